@@ -17,6 +17,8 @@ import {
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const MAX_RUN_ID_LENGTH = 128;
 const CHECKPOINT_FILE = /^step-(\d{8,})\.safetensors$/;
+/** Folder inside a runs directory that holds sweep manifests and reports; never a run id. */
+export const SWEEPS_FOLDER = 'sweeps';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -30,6 +32,12 @@ export const RUN_FILES = {
 export function validateRunId(id: string): string {
   if (typeof id !== 'string' || id === '') {
     throw new UsageError({ field: 'run', message: 'run id must not be empty' });
+  }
+  if (id === SWEEPS_FOLDER) {
+    throw new UsageError({
+      field: 'run',
+      message: `"${SWEEPS_FOLDER}" is reserved for sweep manifests; choose another run id`,
+    });
   }
   if (!RUN_ID.test(id) || id.length > MAX_RUN_ID_LENGTH) {
     throw new UsageError({
@@ -125,7 +133,7 @@ function runDirNames(runsDir: string): string[] {
     throw err;
   }
   return entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== SWEEPS_FOLDER)
     .map((e) => e.name)
     .sort();
 }

@@ -9,6 +9,7 @@ export {
   RunFolder,
   type RunListState,
   type RunSummary,
+  SWEEPS_FOLDER,
   validateRunId,
 } from './folder.ts';
 export {
