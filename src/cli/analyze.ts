@@ -11,6 +11,8 @@ import {
   type HessianDtype,
   type StepChoice,
 } from '../analysis/index.ts';
+import { type AnalysisPlots, writeAnalysisCharts } from '../plots/analysis.ts';
+import { checkFormats, type PlotFormat } from '../plots/index.ts';
 import { openRun, RUN_FILES, type RunFolder } from '../runs/index.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
 
@@ -27,6 +29,15 @@ interface AnalyzeCliOptions {
   force?: boolean;
   json?: boolean;
   quiet?: boolean;
+  format: string;
+  /** false with --no-plots. */
+  plots: boolean;
+}
+
+interface ParsedCliOptions {
+  analysis: AnalyzeRunOptions;
+  /** null with --no-plots. */
+  formats: PlotFormat[] | null;
 }
 
 /** Adds `analyze` to a commander program; the report goes to `out`, progress to `err`. */
@@ -38,7 +49,7 @@ export function registerAnalyze(
   program
     .command('analyze')
     .description(
-      'measure why a run grokked, over its checkpoints: Fourier spectra and key frequencies, restricted/excluded loss, phases, norms, feature movement, Hessian, attention, neuron frequencies, pruning; writes <run>/analysis/analysis.json',
+      'measure why a run grokked, over its checkpoints: Fourier spectra and key frequencies, restricted/excluded loss, phases, norms, feature movement, Hessian, attention, neuron frequencies, pruning; writes <run>/analysis/analysis.json and its charts (spectrum, progress, norms, hessian, pruning) as SVG and PNG',
     )
     .argument('<run>', 'run id (in --runs-dir) or the path of a run folder')
     .option(
@@ -58,20 +69,28 @@ export function registerAnalyze(
     .option('--hessian-dtype <d>', 'auto, f64 (exact, slow for big models) or f32', 'auto')
     .option('--prune-steps <list>', 'checkpoints for the pruning probe: auto, none, or steps', 'auto')
     .option('--force', 'ignore an existing analysis.json and analyse everything again')
+    .option('--format <list>', 'comma-separated chart formats: svg, png', 'svg,png')
+    .option('--no-plots', 'write analysis.json only, no charts')
     .option('--json', 'print analysis.json instead of the summary')
     .option('--quiet', 'no progress output')
-    .action((runArg: string, opts: AnalyzeCliOptions) => {
-      const options = parseOptions(opts);
+    .action(async (runArg: string, opts: AnalyzeCliOptions) => {
+      const { analysis, formats } = parseOptions(opts);
       const run = resolveRun(runArg, opts.runsDir);
       const started = performance.now();
-      const result = analyzeRun(run, {
-        ...options,
-        onProgress: opts.quiet ? undefined : (message) => err.write(`analyze ${run.id}: ${message}\n`),
-      });
+      const say = opts.quiet ? undefined : (message: string) => err.write(`analyze ${run.id}: ${message}\n`);
+      const result = analyzeRun(run, { ...analysis, onProgress: say });
+      // Drawn from the document just written, so a run still training gets charts of its checkpoints so far.
+      let plots: AnalysisPlots | null = null;
+      if (formats !== null) {
+        const plotStarted = performance.now();
+        plots = await writeAnalysisCharts(result.document, path.dirname(result.path), formats);
+        say?.(`${plots.charts.length} charts in ${((performance.now() - plotStarted) / 1000).toFixed(1)} s`);
+      }
       if (opts.json) out.write(`${JSON.stringify(result.document, null, 2)}\n`);
       else
         out.write(
-          formatSummary(result.document, result.path, result.analysed, (performance.now() - started) / 1000),
+          formatSummary(result.document, result.path, result.analysed, (performance.now() - started) / 1000) +
+            (plots ? formatPlots(plots, path.dirname(result.path)) : ''),
         );
     });
 }
@@ -84,7 +103,7 @@ function resolveRun(runArg: string, runsDir: string): RunFolder {
   return openRun(runsDir, runArg);
 }
 
-function parseOptions(opts: AnalyzeCliOptions): AnalyzeRunOptions {
+function parseOptions(opts: AnalyzeCliOptions): ParsedCliOptions {
   const problems: FieldProblem[] = [];
   const integer = (
     field: string,
@@ -137,8 +156,39 @@ function parseOptions(opts: AnalyzeCliOptions): AnalyzeRunOptions {
   if ((options.hessianTop ?? DEFAULT_HESSIAN_TOP) > iterations) {
     problems.push({ field: '--hessian-top', message: `must be ≤ the Lanczos iterations (${iterations})` });
   }
+  let formats: PlotFormat[] | null = null;
+  if (opts.plots !== false) {
+    try {
+      formats = checkFormats(
+        opts.format
+          .split(',')
+          .map((f) => f.trim().toLowerCase())
+          .filter((f) => f !== ''),
+      );
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      problems.push(...e.problems);
+    }
+  }
   if (problems.length > 0) throw new UsageError(problems);
-  return options;
+  return { analysis: options, formats };
+}
+
+/** The charts written (as stems with their formats) and those that do not apply, with the reason. */
+export function formatPlots(plots: AnalysisPlots, dir: string): string {
+  const stems = new Map<string, string[]>();
+  for (const file of plots.written) {
+    const ext = path.extname(file);
+    const stem = file.slice(0, -ext.length);
+    stems.set(stem, [...(stems.get(stem) ?? []), ext.slice(1)]);
+  }
+  const lines = [''];
+  const written = [...stems].map(
+    ([stem, exts]) => `${path.basename(stem)}.${exts.length > 1 ? `{${exts.join(',')}}` : exts[0]}`,
+  );
+  lines.push(`  charts in ${dir}: ${written.length > 0 ? written.join(', ') : 'none'}`);
+  for (const s of plots.skipped) lines.push(`  no ${s.name} chart: ${s.reason}`);
+  return `${lines.join('\n')}\n`;
 }
 
 const fmt = (x: number | null | undefined, digits = 3) =>

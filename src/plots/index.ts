@@ -27,6 +27,7 @@ import {
   weightNormSpec,
 } from './specs.ts';
 
+export * from './analysis-specs.ts';
 export { fontFiles, type Pixels, PNG_SCALE, specToSvg, svgToPixels, svgToPng } from './render.ts';
 export * from './specs.ts';
 

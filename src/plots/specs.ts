@@ -27,14 +27,14 @@ export const PALETTE = [
 ];
 export const TRAIN_COLOR = PALETTE[0];
 /** Per-tensor norms: the palette with train/test blue and vermillion last (they mark t_mem, t_grok). */
-const TENSOR_COLORS = ['#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#0072B2', '#D55E00', '#F0E442'];
+export const TENSOR_COLORS = ['#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#0072B2', '#D55E00', '#F0E442'];
 export const TEST_COLOR = PALETTE[1];
 /** Font of every text: DejaVu Sans is the font render.ts embeds for the PNG; SVG viewers fall back. */
 export const FONT = 'DejaVu Sans, Verdana, Arial, sans-serif';
 
 /** Dash patterns: train accuracy is dashed in every chart, test accuracy solid. */
-const TRAIN_DASH = [7, 4];
-const SOLID = [1, 0];
+export const TRAIN_DASH = [7, 4];
+export const SOLID = [1, 0];
 
 /** One evaluation of a run; null where the log has no finite value. */
 export interface Evaluation {
@@ -84,7 +84,7 @@ const MARKER_STYLE: Record<MarkerKind, { color: string; dash: number[] }> = {
   crossing: { color: TEST_COLOR, dash: [8, 3] },
 };
 
-const WIDTH = 640;
+export const WIDTH = 640;
 const LABEL_ROW = 15;
 
 /** Chart-wide look: fonts, sizes and colours chosen to stay readable at 1× in SVG and 2× in PNG. */
@@ -135,7 +135,7 @@ function maxStepOf(evaluations: Evaluation[]): number {
 }
 
 /** The x encoding shared by every panel: step on a symlog scale with explicit ticks. */
-function stepX(maxStep: number, showAxis: boolean) {
+export function stepX(maxStep: number, showAxis: boolean) {
   return {
     field: 'step',
     type: 'quantitative' as const,
