@@ -12,6 +12,7 @@ import { registerDetect } from './detect.ts';
 import { registerPlot } from './plot.ts';
 import { TrainingProgress } from './progress.ts';
 import { printRunSummary, printRunsTable } from './report.ts';
+import { registerServe } from './serve.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const defaultRunsDir = () => process.env.GROKLAB_RUNS ?? 'runs';
@@ -94,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDetect(program);
   registerAnalyze(program);
   registerPlot(program);
+  registerServe(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
