@@ -13,6 +13,8 @@ import { registerPlot } from './plot.ts';
 import { TrainingProgress } from './progress.ts';
 import { printRunSummary, printRunsTable } from './report.ts';
 import { registerServe } from './serve.ts';
+import { registerSweep } from './sweep.ts';
+import { registerSweepReport } from './sweep-report.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const defaultRunsDir = () => process.env.GROKLAB_RUNS ?? 'runs';
@@ -96,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
   registerAnalyze(program);
   registerPlot(program);
   registerServe(program);
+  registerSweep(program);
+  registerSweepReport(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

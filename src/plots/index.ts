@@ -30,6 +30,7 @@ import {
 export * from './analysis-specs.ts';
 export { fontFiles, type Pixels, PNG_SCALE, specToSvg, svgToPixels, svgToPng } from './render.ts';
 export * from './specs.ts';
+export * from './sweep-specs.ts';
 
 export const PLOT_FORMATS = ['svg', 'png'] as const;
 export type PlotFormat = (typeof PLOT_FORMATS)[number];

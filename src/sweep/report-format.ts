@@ -1,0 +1,288 @@
+/**
+ * The sweep report as text: flat records (one column per axis) for runs.csv/cells.csv/runs.json, a
+ * plain-text table for the terminal, and report.md.
+ */
+import { formatStep } from '../measures/index.ts';
+import type { SweepAxis, SweepCellRow, SweepRunRow } from './gather.ts';
+import { SEED_AXIS } from './gather.ts';
+import type { AxisValue } from './manifest.ts';
+import type { ClaimCheck } from './report-claims.ts';
+import { formatAxisValue, type PhaseChoice, type SkippedPlot } from './report-plots.ts';
+
+export type Flat = Record<string, AxisValue | null>;
+
+/** Columns of runs.csv after run_id and the axes, in this order. */
+export const RUN_COLUMNS = [
+  'state',
+  'steps_budget',
+  'steps_run',
+  'evaluations',
+  'last_eval_step',
+  't_mem',
+  't_grok_onset',
+  't_grok_crossing',
+  'gap_onset',
+  'gap_crossing',
+  'ratio_onset',
+  'ratio_crossing',
+  'final_train_acc',
+  'final_test_acc',
+  'final_train_loss',
+  'final_test_loss',
+  'final_weight_norm',
+  'max_train_acc',
+  'max_test_acc',
+  'wall_s',
+  'verdict',
+  'verdict_reason',
+  'error',
+] as const satisfies readonly (keyof SweepRunRow)[];
+
+/** Columns of cells.csv after the non-seed axes. */
+export const CELL_COLUMNS = [
+  'runs',
+  'finished',
+  'pending',
+  'broken',
+  'measured',
+  'memorized',
+  'generalized',
+  'grokked',
+  'frac_grokked',
+  'frac_generalized',
+  'median_t_mem',
+  'median_t_grok_crossing',
+  'median_t_grok_onset',
+  'median_gap_crossing',
+  'median_ratio_crossing',
+  'mean_final_test_acc',
+  'mean_final_train_acc',
+  'verdict',
+] as const satisfies readonly (keyof SweepCellRow)[];
+
+export function flatRun(row: SweepRunRow, axes: SweepAxis[]): Flat {
+  const out: Flat = { run_id: row.run_id };
+  for (const a of axes) out[a.key] = row.values[a.key] ?? null;
+  for (const c of RUN_COLUMNS) out[c] = row[c];
+  return out;
+}
+
+export function flatCell(cell: SweepCellRow, axes: SweepAxis[]): Flat {
+  const out: Flat = {};
+  for (const a of axes) if (a.key !== SEED_AXIS) out[a.key] = cell.values[a.key] ?? null;
+  for (const c of CELL_COLUMNS) out[c] = cell[c];
+  return out;
+}
+
+function csvField(v: AxisValue | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** RFC 4180 CSV with a header; null is an empty field. */
+export function toCsv(records: Flat[], columns: readonly string[]): string {
+  const lines = [columns.map(csvField).join(',')];
+  for (const r of records) lines.push(columns.map((c) => csvField(r[c] ?? null)).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Short column names for axes in tables: the last part of the key ("weight_decay"). */
+function shortKey(key: string): string {
+  return key.split('.').at(-1) ?? key;
+}
+
+function shortKeys(axes: SweepAxis[]): string[] {
+  const names = axes.map((a) => shortKey(a.key));
+  // Two axes with the same last part keep their whole keys.
+  return names.map((n, i) => (names.indexOf(n) !== names.lastIndexOf(n) ? axes[i].key : n));
+}
+
+const acc = (x: number | null) => (x === null ? '—' : x.toFixed(3));
+const ratio = (x: number | null) => (x === null ? '—' : x.toFixed(1));
+
+function runTableRows(rows: SweepRunRow[], axes: SweepAxis[]): { header: string[]; body: string[][] } {
+  const header = [
+    'run',
+    ...shortKeys(axes),
+    'state',
+    'steps',
+    't_mem',
+    'onset',
+    't_grok',
+    'gap',
+    'ratio',
+    'train acc',
+    'test acc',
+    '‖θ‖',
+    'verdict',
+  ];
+  const body = rows.map((r) => [
+    r.run_id,
+    ...axes.map((a) => formatAxisValue(r.values[a.key])),
+    r.state,
+    r.steps_run === null
+      ? '—'
+      : `${formatStep(r.steps_run)}${r.steps_budget !== null ? `/${formatStep(r.steps_budget)}` : ''}`,
+    formatStep(r.t_mem),
+    formatStep(r.t_grok_onset),
+    formatStep(r.t_grok_crossing),
+    formatStep(r.gap_crossing),
+    ratio(r.ratio_crossing),
+    acc(r.final_train_acc),
+    acc(r.final_test_acc),
+    r.final_weight_norm === null ? '—' : r.final_weight_norm.toFixed(1),
+    r.verdict ?? '—',
+  ]);
+  return { header, body };
+}
+
+function cellTableRows(cells: SweepCellRow[], axes: SweepAxis[]): { header: string[]; body: string[][] } {
+  const cellAxes = axes.filter((a) => a.key !== SEED_AXIS);
+  const header = [
+    ...shortKeys(cellAxes),
+    'runs',
+    'done',
+    'grokked',
+    'generalized',
+    'median t_mem',
+    'median t_grok',
+    'median gap',
+    'mean test acc',
+    'verdict',
+  ];
+  const body = cells.map((c) => [
+    ...cellAxes.map((a) => formatAxisValue(c.values[a.key])),
+    String(c.runs),
+    String(c.finished),
+    `${c.grokked}/${c.measured}`,
+    `${c.generalized}/${c.measured}`,
+    formatStep(c.median_t_mem),
+    formatStep(c.median_t_grok_crossing),
+    formatStep(c.median_gap_crossing),
+    acc(c.mean_final_test_acc),
+    c.verdict ?? '—',
+  ]);
+  return { header, body };
+}
+
+function plainTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  return `${[header, ...body]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+function markdownTable(header: string[], body: string[][]): string {
+  const esc = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+  const lines = [`| ${header.map(esc).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const r of body) lines.push(`| ${r.map(esc).join(' | ')} |`);
+  return `${lines.join('\n')}\n`;
+}
+
+export interface ReportText {
+  name: string;
+  runsDir: string;
+  generatedAt: string;
+  axes: SweepAxis[];
+  rows: SweepRunRow[];
+  cells: SweepCellRow[];
+  claims: ClaimCheck[];
+  thresholds: { mem: number; grok: number };
+  phase: PhaseChoice | null;
+  plots: Array<{ stem: string; description: string; files: string[] }>;
+  skipped: SkippedPlot[];
+}
+
+/** Counts of runs per state, e.g. "28 finished, 1 running, 1 not-started". */
+export function stateSummary(rows: SweepRunRow[]): string {
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+  return [...counts.entries()].map(([s, n]) => `${n} ${s}`).join(', ');
+}
+
+/** What the terminal shows: the runs, the cells and one line per claim. */
+export function formatTerminal(t: ReportText): string {
+  const runs = runTableRows(t.rows, t.axes);
+  const cells = cellTableRows(t.cells, t.axes);
+  const claims = t.claims.map((c) => `  ${c.status.padEnd(10)} ${c.id}: ${c.why}`).join('\n');
+  return [
+    `sweep ${t.name}: ${t.rows.length} runs (${stateSummary(t.rows)})`,
+    '',
+    plainTable(runs.header, runs.body),
+    'per cell, over seeds:',
+    plainTable(cells.header, cells.body),
+    'claims:',
+    `${claims}\n`,
+  ].join('\n');
+}
+
+const STATUS_MARK: Record<ClaimCheck['status'], string> = {
+  held: '✅ held',
+  'not held': '❌ not held',
+  'not tested': '➖ not tested',
+};
+
+export function formatMarkdown(t: ReportText): string {
+  const out: string[] = [];
+  out.push(`# Sweep \`${t.name}\``, '');
+  out.push(
+    `Generated ${t.generatedAt} by \`groklab sweep-report\` from the run folders in \`${t.runsDir}\`: ${t.rows.length} runs (${stateSummary(t.rows)}).`,
+    '',
+  );
+  out.push('Axes:', '');
+  for (const a of t.axes) out.push(`- \`${a.key}\`: ${a.values.map((v) => formatAxisValue(v)).join(', ')}`);
+  out.push('');
+  out.push('## Claims', '');
+  out.push(
+    'Checked against the finished runs of this sweep (a run still going may yet change them); computed, not assumed.',
+    '',
+  );
+  out.push(
+    markdownTable(
+      ['claim', 'status', 'why'],
+      t.claims.map((c) => [c.claim, STATUS_MARK[c.status], c.why]),
+    ),
+  );
+  out.push('## Plots', '');
+  if (t.plots.length === 0) out.push('No plots: see below.', '');
+  for (const p of t.plots) {
+    const png = p.files.find((f) => f.endsWith('.png'));
+    const shown = png ?? p.files[0];
+    out.push(`- ${p.description}: ${p.files.map((f) => `[${f}](${f})`).join(', ')}`);
+    if (shown) out.push('', `  ![${p.stem}](${shown})`, '');
+  }
+  for (const s of t.skipped) out.push(`- not drawn: ${s.plot}, because ${s.reason}`);
+  if (t.phase)
+    out.push(
+      '',
+      `The phase diagram's axes are ${t.phase.x}${t.phase.y ? ` (x) and ${t.phase.y} (y)` : ''}; choose others with \`--x KEY --y KEY\`, and the value with \`--metric t_grok|test_acc|gap\`.`,
+    );
+  out.push('');
+  const cells = cellTableRows(t.cells, t.axes);
+  out.push('## Cells (over seeds)', '', markdownTable(cells.header, cells.body));
+  const runs = runTableRows(t.rows, t.axes);
+  out.push('## Runs', '', markdownTable(runs.header, runs.body));
+  const notes = t.rows.filter((r) => r.error !== null);
+  if (notes.length > 0) {
+    out.push('Runs with problems:', '');
+    for (const r of notes) out.push(`- \`${r.run_id}\` (${r.state}): ${r.error}`);
+    out.push('');
+  }
+  out.push('## Definitions', '');
+  out.push(
+    `- **t_mem**: first (confirmed) evaluation with train accuracy ≥ ${t.thresholds.mem}.`,
+    `- **t_grok** (\`t_grok_crossing\`): first (confirmed) evaluation with test accuracy ≥ ${t.thresholds.grok}; **onset** (\`t_grok_onset\`): where the detector's jump begins. Both as in \`groklab detect\` (docs/measures.md).`,
+    '- **gap** Δt = t_grok − t_mem; **ratio** = t_grok / t_mem.',
+    '- **verdict**: `groklab detect`\'s label (grokked, comprehension, memorized-only, no-fit, ...); "grokked" needs memorization first, a plateau near the baseline and a sharp jump at ≥ 2× t_mem.',
+    '- **Medians over seeds** are censored: a run that never reached the threshold counts as later than every run that did, so the median is shown only where at least half the runs got there.',
+    `- Final values are those of each run's last evaluation; steps are \`steps run / budget\`. Numbers here are rounded; runs.csv, cells.csv and runs.json have them in full.`,
+    '',
+  );
+  return out.join('\n');
+}

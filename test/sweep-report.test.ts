@@ -1,0 +1,676 @@
+// groklab sweep-report: the statistics (fits, censored medians, per-cell aggregation, claim checks)
+// on hand-made rows, then a real sweep of tiny runs — some grok, some only memorize, some fit
+// nothing, one is still "running" with a torn metrics line, one is broken, three never started —
+// gathered with DuckDB into tables, charts, claim checks and the CLI.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { before, describe, it, test } from 'node:test';
+import { Command } from 'commander';
+import { main } from '../src/cli/main.ts';
+import { registerSweepReport, resolveSweepTarget } from '../src/cli/sweep-report.ts';
+import { detectRun } from '../src/measures/index.ts';
+import { logTicks, specToSvg } from '../src/plots/index.ts';
+import { startRun } from '../src/runner/session.ts';
+import { readMetrics, writeStatusFile } from '../src/runs/index.ts';
+import {
+  aggregateRows,
+  type Gathered,
+  gatherSweep,
+  type SweepAxis,
+  type SweepRunRow,
+  type SweepRunState,
+} from '../src/sweep/gather.ts';
+import { type SweepManifest, sweepDir, writeSweepManifest } from '../src/sweep/manifest.ts';
+import { buildSweepReport, sweepReport } from '../src/sweep/report.ts';
+import { checkClaims, FIT_R2_MIN } from '../src/sweep/report-claims.ts';
+import { censoredMedian, fitInverse, fitLine, fitPowerLaw, isLogSpaced } from '../src/sweep/report-fit.ts';
+import { axisTitle, choosePhaseAxes, planPlots } from '../src/sweep/report-plots.ts';
+import { UsageError } from '../src/util/errors.ts';
+import { tempDirs } from './helpers/temp-dirs.ts';
+import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
+
+const tmp = tempDirs('sweep-report');
+const WD = 'train.weight_decay';
+const FRAC = 'task.train_fraction';
+const close = (a: number | null, b: number, what: string, tol = 1e-9) =>
+  assert.ok(a !== null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} ≠ ${b}`);
+
+describe('fit and median math', () => {
+  it('recovers an exact line and an exact 1/γ law, with R² = 1', () => {
+    const fit = fitLine([0, 1, 2, 3], [1, 3, 5, 7]);
+    assert.ok(fit);
+    close(fit.a, 2, 'slope');
+    close(fit.b, 1, 'intercept');
+    close(fit.r2, 1, 'R²');
+    const gammas = [0.1, 0.3, 1, 3];
+    const inv = fitInverse(
+      gammas,
+      gammas.map((g) => 50 / g + 20),
+    );
+    assert.ok(inv);
+    close(inv.a, 50, 'a');
+    close(inv.b, 20, 'b');
+    close(inv.r2, 1, 'R²');
+    const power = fitPowerLaw(
+      gammas,
+      gammas.map((g) => 7 / g),
+    );
+    assert.ok(power);
+    close(power.k, -1, 'exponent');
+    close(power.c, 7, 'prefactor');
+  });
+
+  it('computes R² by its definition on noisy points', () => {
+    // By hand: means 2.5 and 2.5, Sxx = 5, Sxy = 4, SS_tot = 4.
+    const xs = [1, 2, 3, 4];
+    const ys = [1.5, 1.5, 3.5, 3.5];
+    const fit = fitLine(xs, ys);
+    assert.ok(fit);
+    // Slope = Sxy / Sxx = (−1.5·−1 + −0.5·−1 + 0.5·1 + 1.5·1) / 5 = 4 / 5.
+    close(fit.a, 0.8, 'slope');
+    close(fit.b, 2.5 - 0.8 * 2.5, 'intercept');
+    const ssRes = xs.reduce((s, x, i) => s + (ys[i] - (fit.a * x + fit.b)) ** 2, 0);
+    close(fit.r2, 1 - ssRes / 4, 'R²');
+    assert.equal(fitLine([1, 1, 1], [1, 2, 3]), null, 'no slope from one x value');
+    assert.equal(fitLine([1], [1]), null);
+    assert.throws(() => fitInverse([0, 1], [1, 2]), /γ must be > 0/);
+  });
+
+  it('takes the median of censored values (null = later than every observed one)', () => {
+    assert.equal(censoredMedian([]), null);
+    assert.equal(censoredMedian([null]), null);
+    assert.equal(censoredMedian([5]), 5);
+    assert.equal(censoredMedian([3, null, 1]), 3);
+    assert.equal(censoredMedian([1, null]), null, 'half censored: the median is censored');
+    assert.equal(censoredMedian([4, 2, 3, null]), 3.5);
+    assert.equal(censoredMedian([1, 2, null, null]), null);
+  });
+
+  it('tells log-spaced axis values from linear ones', () => {
+    assert.ok(isLogSpaced([0.1, 0.3, 1, 3]));
+    assert.ok(isLogSpaced([1, 2, 4, 8]));
+    assert.ok(!isLogSpaced([0.1, 0.2, 0.3]));
+    assert.ok(!isLogSpaced([0, 0.1, 1]));
+    assert.equal(axisTitle({ key: WD, values: [0, 0.1, 0.3, 1, 3] }), `${WD} (0, then log-spaced)`);
+    assert.equal(axisTitle({ key: FRAC, values: [0.3, 0.5, 0.7] }), FRAC);
+    assert.deepEqual(logTicks(30, 200), [50, 100, 200]);
+    assert.deepEqual(logTicks(110, 130), [110, 130]);
+  });
+});
+
+/** A report row with everything unknown but what `over` sets. */
+function row(cell: number, values: Record<string, number>, over: Partial<SweepRunRow> = {}): SweepRunRow {
+  return {
+    run_id: `r${cell}`,
+    cell,
+    values,
+    state: 'finished',
+    steps_budget: 500,
+    steps_run: 500,
+    evaluations: 10,
+    last_eval_step: 500,
+    t_mem: null,
+    t_grok_onset: null,
+    t_grok_crossing: null,
+    gap_onset: null,
+    gap_crossing: null,
+    ratio_onset: null,
+    ratio_crossing: null,
+    final_train_acc: null,
+    final_test_acc: null,
+    final_train_loss: null,
+    final_test_loss: null,
+    final_weight_norm: null,
+    max_train_acc: null,
+    max_test_acc: null,
+    wall_s: null,
+    verdict: null,
+    verdict_reason: null,
+    error: null,
+    ...over,
+  };
+}
+
+/** A finished run that memorized at t_mem and (unless tGrok is null) first crossed at tGrok. */
+function measured(
+  cell: number,
+  values: Record<string, number>,
+  tMem: number | null,
+  tGrok: number | null,
+  verdict: SweepRunRow['verdict'],
+  extra: Partial<SweepRunRow> = {},
+): SweepRunRow {
+  return row(cell, values, {
+    t_mem: tMem,
+    t_grok_crossing: tGrok,
+    t_grok_onset: tGrok === null ? null : tGrok - 10,
+    gap_crossing: tGrok !== null && tMem !== null ? tGrok - tMem : null,
+    ratio_crossing: tGrok !== null && tMem ? tGrok / tMem : null,
+    max_train_acc: tMem === null ? 0.4 : 1,
+    final_train_acc: tMem === null ? 0.4 : 1,
+    final_test_acc: tGrok === null ? 0.05 : 0.97,
+    max_test_acc: tGrok === null ? 0.05 : 0.97,
+    verdict,
+    ...extra,
+  });
+}
+
+describe('aggregation over seeds (DuckDB, no run folders)', () => {
+  const axes: SweepAxis[] = [
+    { key: WD, values: [0.1, 1] },
+    { key: 'seed', values: [0, 1, 2] },
+  ];
+  const rows = [
+    measured(0, { [WD]: 0.1, seed: 0 }, 100, 900, 'grokked'),
+    measured(1, { [WD]: 0.1, seed: 1 }, 100, null, 'memorized-only'),
+    measured(2, { [WD]: 0.1, seed: 2 }, 120, 700, 'grokked'),
+    measured(3, { [WD]: 1, seed: 0 }, 100, null, 'memorized-only'),
+    row(4, { [WD]: 1, seed: 1 }, { state: 'not-started', evaluations: 0, steps_run: null }),
+    measured(5, { [WD]: 1, seed: 2 }, 80, null, 'memorized-only', { state: 'running' }),
+  ];
+
+  it('counts, censored medians, fractions, means and the usual verdict per cell', async () => {
+    const cells = await aggregateRows(axes, rows);
+    assert.equal(cells.length, 2);
+    const [low, high] = cells;
+    assert.deepEqual(low.values, { [WD]: 0.1 });
+    assert.equal(low.runs, 3);
+    assert.equal(low.measured, 3);
+    assert.equal(low.grokked, 2);
+    close(low.frac_grokked, 2 / 3, 'frac grokked');
+    // t_grok 900, ∞, 700 → median 900 (the censored run counts as later than all).
+    assert.equal(low.median_t_grok_crossing, 900);
+    assert.equal(low.median_gap_crossing, 800);
+    assert.equal(low.median_t_mem, 100);
+    close(low.mean_final_test_acc, (0.97 + 0.05 + 0.97) / 3, 'mean test acc');
+    assert.equal(low.verdict, 'grokked');
+
+    assert.deepEqual(high.values, { [WD]: 1 });
+    assert.equal(high.runs, 3);
+    assert.equal(high.measured, 2, 'the run not started has no measures');
+    assert.equal(high.pending, 2, 'not started and running');
+    assert.equal(high.finished, 1);
+    assert.equal(high.median_t_grok_crossing, null, 'no run generalized: censored median');
+    assert.equal(high.frac_grokked, 0);
+    assert.equal(high.verdict, 'memorized-only');
+  });
+});
+
+describe('claim checks on hand-made rows', () => {
+  const thresholds = { mem: 0.99, grok: 0.9 };
+  const wdAxes: SweepAxis[] = [
+    { key: WD, values: [0, 0.25, 0.5, 1, 30] },
+    { key: 'seed', values: [0, 1] },
+  ];
+  // Δt = 100/γ + 40 with ±5 steps of seed noise, t_mem = 50.
+  const wdRows: SweepRunRow[] = [];
+  for (const [i, gamma] of wdAxes[0].values.entries()) {
+    for (const seed of [0, 1]) {
+      const cell = i * 2 + seed;
+      const v = { [WD]: gamma as number, seed };
+      if (gamma === 0) wdRows.push(measured(cell, v, 50, null, 'memorized-only'));
+      else if (gamma === 30) wdRows.push(measured(cell, v, null, null, 'no-fit'));
+      else {
+        const gap = 100 / (gamma as number) + 40 + (seed === 0 ? -5 : 5);
+        wdRows.push(measured(cell, v, 50, 50 + gap, 'grokked'));
+      }
+    }
+  }
+  const byId = (ctx: Parameters<typeof checkClaims>[0]) =>
+    Object.fromEntries(checkClaims(ctx).map((c) => [c.id, c]));
+
+  it('weight decay: γ = 0 no grok, Δt ≈ a/γ + b, too much γ fits nothing — all held, with the numbers', () => {
+    const c = byId({ axes: wdAxes, rows: wdRows, thresholds });
+    assert.equal(c['no-decay-no-grok'].status, 'held', c['no-decay-no-grok'].why);
+    assert.equal(c['no-decay-no-grok'].numbers.runs, 2);
+    assert.equal(c['too-much-decay-no-fit'].status, 'held', c['too-much-decay-no-fit'].why);
+    assert.equal(c['too-much-decay-no-fit'].numbers.no_fit_from_gamma, 30);
+    const fit = c['delay-inverse-decay'];
+    assert.equal(fit.status, 'held', fit.why);
+    const group = (fit.numbers.groups as Array<{ a: number; b: number; r2: number }>)[0];
+    close(group.a, 100, 'a', 1e-9);
+    close(group.b, 40, 'b', 1e-9);
+    assert.ok(group.r2 > 0.99 && group.r2 < 1, `R² ${group.r2}`);
+    assert.match(fit.why, /Δt = 100\/γ \+ 40/);
+    assert.equal(c['goldilocks-fraction'].status, 'not tested');
+    assert.match(c['goldilocks-fraction'].why, /axis missing/);
+  });
+
+  it('says "not held" when the data contradict a claim', () => {
+    // γ = 0 groks; the delay grows with γ; the largest γ still memorizes.
+    const rows = wdRows.map((r) => {
+      const gamma = r.values[WD] as number;
+      if (gamma === 0) return measured(r.cell, r.values as Record<string, number>, 50, 400, 'grokked');
+      if (gamma === 30)
+        return measured(r.cell, r.values as Record<string, number>, 60, null, 'memorized-only');
+      return measured(r.cell, r.values as Record<string, number>, 50, 50 + 200 * gamma, 'grokked');
+    });
+    const c = byId({ axes: wdAxes, rows, thresholds });
+    assert.equal(c['no-decay-no-grok'].status, 'not held');
+    assert.match(c['no-decay-no-grok'].why, /2 of 2 finished runs with γ = 0 grokked/);
+    assert.equal(c['delay-inverse-decay'].status, 'not held');
+    assert.match(c['delay-inverse-decay'].why, /a ≤ 0/);
+    // Every γ fits: the sweep did not reach a γ that is too large, which neither confirms nor refutes.
+    assert.equal(c['too-much-decay-no-fit'].status, 'not tested');
+    assert.match(c['too-much-decay-no-fit'].why, /γ = 30, 2 of 2 finished runs memorized .*extend the/);
+    // Nothing fits at γ = 1 but γ = 30 fits again: against the claim.
+    const bumpy = rows.map((r) =>
+      r.values[WD] === 1 ? measured(r.cell, r.values as Record<string, number>, null, null, 'no-fit') : r,
+    );
+    const check = byId({ axes: wdAxes, rows: bumpy, thresholds })['too-much-decay-no-fit'];
+    assert.equal(check.status, 'not held');
+    assert.match(check.why, /nothing fit at γ = 1, but at the largest weight decay, γ = 30, 2 of 2/);
+  });
+
+  it('leaves out runs that have not finished, and says "not tested" when too few remain', () => {
+    const rows = wdRows.map((r) =>
+      (r.values[WD] as number) === 0 || (r.values[WD] as number) >= 0.5
+        ? { ...r, state: 'running' as SweepRunState }
+        : r,
+    );
+    const c = byId({ axes: wdAxes, rows, thresholds });
+    assert.equal(c['no-decay-no-grok'].status, 'not tested');
+    assert.equal(c['delay-inverse-decay'].status, 'not tested', 'only γ = 0.25 finished');
+    assert.match(c['delay-inverse-decay'].why, /fewer than 3/);
+    assert.equal(c['too-much-decay-no-fit'].status, 'not tested');
+    assert.match(c['too-much-decay-no-fit'].why, /no finished run yet at γ = 0\.5, 1, 30/);
+  });
+
+  it('training fraction: a Goldilocks band, or why not', () => {
+    const axes: SweepAxis[] = [
+      { key: FRAC, values: [0.2, 0.5, 0.9] },
+      { key: 'seed', values: [0, 1] },
+    ];
+    const make = (high: 'fast' | 'slow') =>
+      [0.2, 0.5, 0.9].flatMap((f, i) =>
+        [0, 1].map((seed) => {
+          const v = { [FRAC]: f, seed };
+          const cell = i * 2 + seed;
+          if (f === 0.2) return measured(cell, v, 40, null, 'memorized-only');
+          if (f === 0.5) return measured(cell, v, 50, 600, 'grokked');
+          // Fast: the jump starts at 1.5·t_mem (no delay); slow: at 6·t_mem.
+          return high === 'fast'
+            ? measured(cell, v, 60, 100, 'comprehension', { t_grok_onset: 90 })
+            : measured(cell, v, 60, 400, 'grokked', { t_grok_onset: 360 });
+        }),
+      );
+    const held = byId({ axes, rows: make('fast'), thresholds })['goldilocks-fraction'];
+    assert.equal(held.status, 'held', held.why);
+    assert.match(held.why, /with 20% of the data 0 of 2 runs generalized/);
+    assert.match(held.why, /median \(onset or t_grok\)\/t_mem 1\.5/);
+    const notHeld = byId({ axes, rows: make('slow'), thresholds })['goldilocks-fraction'];
+    assert.equal(notHeld.status, 'not held');
+    assert.match(notHeld.why, /the largest fraction did not generalize without a delay/);
+    const two = byId({ axes, rows: make('fast').filter((r) => r.values[FRAC] !== 0.5), thresholds })[
+      'goldilocks-fraction'
+    ];
+    assert.equal(two.status, 'not tested');
+    assert.match(two.why, /3 or more training fractions/);
+  });
+});
+
+describe('phase diagram options', () => {
+  const axes: SweepAxis[] = [
+    { key: WD, values: [0, 1] },
+    { key: FRAC, values: [0.3, 0.7] },
+    { key: 'model.width', values: [64, 128] },
+    { key: 'seed', values: [0] },
+  ];
+  const aliases = { wd: WD, frac: FRAC };
+
+  it('defaults to the first two non-seed axes and takes keys or aliases', () => {
+    assert.deepEqual(choosePhaseAxes(axes, {}), { x: WD, y: FRAC, metric: 't_grok' });
+    assert.deepEqual(choosePhaseAxes(axes, { x: 'frac', metric: 'gap' }, aliases), {
+      x: FRAC,
+      y: WD,
+      metric: 'gap',
+    });
+    assert.deepEqual(choosePhaseAxes(axes, { y: 'wd' }, aliases), { x: FRAC, y: WD, metric: 't_grok' });
+    assert.equal(choosePhaseAxes([{ key: 'seed', values: [0, 1] }], {}), null);
+  });
+
+  it('rejects unknown axes, the seed, x = y and unknown metrics, all at once', () => {
+    const err = (() => {
+      try {
+        choosePhaseAxes(axes, { x: 'lr', y: 'seed', metric: 'loss' }, aliases);
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    assert.ok(err instanceof UsageError);
+    const fields = err.problems.map((p) => p.field).sort();
+    assert.deepEqual(fields, ['--metric', '--x', '--y']);
+    assert.match(
+      err.message,
+      /"lr" is not an axis of the sweep; axes: train\.weight_decay, task\.train_fraction, model\.width/,
+    );
+    assert.match(err.message, /seeds are aggregated/);
+    assert.match(err.message, /use t_grok, test_acc, gap/);
+    assert.throws(() => choosePhaseAxes(axes, { x: 'wd', y: WD }, aliases), /--y: must differ from --x/);
+  });
+
+  it('draws every cell, the ones that never grokked included, one panel per further axis', async () => {
+    const rows: SweepRunRow[] = [];
+    let cell = 0;
+    for (const w of [64, 128])
+      for (const f of [0.3, 0.7])
+        for (const wd of [0, 1]) {
+          const v = { [WD]: wd, [FRAC]: f, 'model.width': w, seed: 0 };
+          rows.push(
+            wd === 0
+              ? measured(cell++, v, 50, null, 'memorized-only')
+              : measured(cell++, v, 50, 300 + w, 'grokked'),
+          );
+        }
+    const cells = await aggregateRows(axes, rows);
+    const gathered: Gathered = { axes, rows, cells, thresholds: { mem: 0.99, grok: 0.9 } };
+    const plan = planPlots('t', gathered, choosePhaseAxes(axes, {}));
+    const phase = plan.plots.find((p) => p.stem === 'phase-t_grok');
+    assert.ok(phase);
+    const spec = phase.spec as unknown as {
+      datasets: { cells: Array<{ kind: string; label: string; panel: string }> };
+    };
+    assert.equal(spec.datasets.cells.length, 8, 'one entry per cell');
+    assert.equal(spec.datasets.cells.filter((c) => c.kind === 'none' && c.label === 'no grok').length, 4);
+    assert.deepEqual(
+      [...new Set(spec.datasets.cells.map((c) => c.panel))],
+      ['model.width = 64', 'model.width = 128'],
+    );
+    assert.ok(plan.plots.some((p) => p.stem === 'gap-vs-inverse-decay'));
+    assert.ok(plan.plots.some((p) => p.stem === 't-grok-vs-fraction'));
+    const svg = await specToSvg(phase.spec);
+    assert.match(svg, /model\.width = 128/, 'the facets are drawn');
+    assert.equal(svg.match(/>no grok</g)?.length, 4);
+
+    // One non-seed axis: a single row of cells; and no fraction or weight-decay chart without its axis.
+    const oneAxis: SweepAxis[] = [axes[2], axes[3]];
+    const oneRows = rows.filter((r) => r.values[WD] === 1 && r.values[FRAC] === 0.7);
+    const one: Gathered = {
+      ...gathered,
+      axes: oneAxis,
+      rows: oneRows,
+      cells: await aggregateRows(oneAxis, oneRows),
+    };
+    const onePlan = planPlots('t', one, choosePhaseAxes(oneAxis, {}));
+    assert.deepEqual(
+      onePlan.plots.map((p) => p.stem),
+      ['phase-t_grok'],
+    );
+    assert.deepEqual(
+      onePlan.skipped.map((p) => p.reason),
+      [`the sweep has no ${WD} axis`, `the sweep has no ${FRAC} axis`],
+    );
+    assert.match(await specToSvg(onePlan.plots[0].spec), /364/, 'median t_grok of width 64');
+  });
+});
+
+/**
+ * A real sweep: weight decay {0, 0.3, 0.6, 1, 10} × training fraction {0.3, 0.7} × seeds {0, 1} on
+ * x+y mod 31 (AdamW lr 0.03, ≤ 250 steps, stop once test acc ≥ 0.95 twice). Measured on a 2-core
+ * machine: at 70%, γ = 0.3, 0.6, 1 grok with Δt ≈ 200, 120, 85; γ = 0 only memorizes; γ = 10 fits
+ * nothing (train acc ≤ 0.3); at 30% nothing generalizes within 250 steps. At 30% only seed 0 is
+ * trained: seed 1 is a run stopped at step 60 and made to look alive (status running, this
+ * process's pid) with a torn last metrics line (γ = 0), a broken folder (γ = 10) and three runs
+ * never started.
+ */
+describe('a sweep of tiny runs', () => {
+  const runsDir = path.join(tmp(), 'runs');
+  const name = 'grid';
+  const wds = [0, 0.3, 0.6, 1, 10];
+  const fracs = [0.3, 0.7];
+  const id = (wd: number, frac: number, seed: number) => `${name}-wd${wd}-f${frac}-s${seed}`;
+  const manifest: SweepManifest = {
+    format: 'groklab-sweep/1',
+    name,
+    created_at: new Date(0).toISOString(),
+    spec: {},
+    axes: [
+      { key: WD, values: wds },
+      { key: FRAC, values: fracs },
+      { key: 'seed', values: [0, 1] },
+    ],
+    cells: wds.flatMap((wd) =>
+      fracs.flatMap((frac) =>
+        [0, 1].map((seed) => ({ run_id: id(wd, frac, seed), values: { [WD]: wd, [FRAC]: frac, seed } })),
+      ),
+    ),
+  };
+  const config = (wd: number, frac: number, seed: number) => {
+    const c = tinyGrokkingConfig({
+      seed,
+      train: { lr: 0.03, weight_decay: wd, steps: 250, stop_test_acc: 0.95, stop_patience: 2 },
+    });
+    return { ...c, task: { ...c.task, train_fraction: frac } };
+  };
+  const running = id(0, 0.3, 1);
+  const broken = id(10, 0.3, 1);
+  const notStarted = [id(0.3, 0.3, 1), id(0.6, 0.3, 1), id(1, 0.3, 1)];
+  let gathered: Gathered;
+
+  before(async () => {
+    writeSweepManifest(runsDir, manifest);
+    for (const cell of manifest.cells) {
+      const { [WD]: wd, [FRAC]: frac, seed } = cell.values as Record<string, number>;
+      if (frac === 0.3 && seed === 1) continue;
+      await startRun(runsDir, config(wd, frac, seed), { id: cell.run_id });
+    }
+    const stopped = await startRun(runsDir, config(0, 0.3, 1), {
+      id: running,
+      hooks: { onStep: (step) => step >= 60 },
+    });
+    writeStatusFile(stopped.run.statusPath, { state: 'running' });
+    // A complete record without its newline (a write cut short): readMetrics skips it, so must the report.
+    fs.appendFileSync(stopped.run.metricsPath, '{"step":70,"train_acc":1,"test_acc":1,"train_loss":0');
+    fs.mkdirSync(path.join(runsDir, broken));
+    fs.writeFileSync(path.join(runsDir, broken, 'config.json'), '{"train": ');
+    gathered = await gatherSweep(runsDir, manifest);
+  });
+
+  it('has one row per run in the manifest, whatever its state', () => {
+    assert.equal(gathered.rows.length, 20);
+    assert.deepEqual(
+      gathered.rows.map((r) => r.run_id),
+      manifest.cells.map((c) => c.run_id),
+    );
+    const state = (runId: string) => gathered.rows.find((r) => r.run_id === runId)?.state;
+    for (const runId of notStarted) assert.equal(state(runId), 'not-started');
+    assert.equal(state(running), 'running');
+    assert.equal(state(broken), 'broken');
+    assert.equal(gathered.rows.filter((r) => r.state === 'finished').length, 15);
+    const b = gathered.rows.find((r) => r.run_id === broken);
+    assert.ok(b?.error, 'a broken run says why');
+    assert.equal(b?.verdict, null);
+    const n = gathered.rows.find((r) => r.run_id === notStarted[0]);
+    assert.equal(n?.evaluations, 0);
+    assert.equal(n?.t_mem, null);
+    assert.deepEqual(n?.values, { [WD]: 0.3, [FRAC]: 0.3, seed: 1 });
+  });
+
+  it("agrees with detectRun and with each run's metrics log (DuckDB vs TypeScript)", () => {
+    for (const r of gathered.rows.filter((row) => row.state === 'finished' || row.state === 'running')) {
+      const dir = path.join(runsDir, r.run_id);
+      const d = detectRun(dir);
+      const { records, tornTail } = readMetrics(path.join(dir, 'metrics.jsonl'));
+      const last = records[records.length - 1] as Record<string, number>;
+      assert.equal(tornTail, r.run_id === running);
+      assert.equal(r.evaluations, records.length, `${r.run_id}: evaluations`);
+      assert.equal(r.last_eval_step, last.step, `${r.run_id}: last step`);
+      assert.equal(r.final_test_acc, last.test_acc, `${r.run_id}: final test acc`);
+      assert.equal(r.final_train_loss, last.train_loss, `${r.run_id}: final train loss`);
+      assert.equal(r.final_weight_norm, last.weight_norm, `${r.run_id}: final weight norm`);
+      assert.equal(r.t_mem, d.measures.t_mem);
+      assert.equal(r.t_grok_onset, d.measures.t_grok_onset);
+      assert.equal(r.t_grok_crossing, d.measures.t_grok_crossing);
+      assert.equal(r.gap_crossing, d.measures.gap_crossing);
+      assert.equal(r.ratio_onset, d.measures.ratio_onset);
+      assert.equal(r.verdict, d.verdict.label);
+      assert.equal(r.steps_budget, 250);
+    }
+    const live = gathered.rows.find((r) => r.run_id === running);
+    assert.equal(live?.last_eval_step, 60, 'the torn record at step 70 is not read');
+  });
+
+  it('groks where the literature says it should (and the measures say so)', () => {
+    const at = (wd: number, frac: number) =>
+      gathered.rows.filter((r) => r.values[WD] === wd && r.values[FRAC] === frac && r.state === 'finished');
+    const table = gathered.rows
+      .map((r) => `${r.run_id}: ${r.verdict} t_mem ${r.t_mem} t_grok ${r.t_grok_crossing}`)
+      .join('\n');
+    for (const wd of [0.3, 0.6, 1]) for (const r of at(wd, 0.7)) assert.equal(r.verdict, 'grokked', table);
+    for (const r of at(0, 0.7)) assert.equal(r.verdict, 'memorized-only', table);
+    for (const r of [...at(10, 0.7), ...at(10, 0.3)]) assert.equal(r.verdict, 'no-fit', table);
+    for (const r of at(1, 0.3)) assert.equal(r.t_grok_crossing, null, table);
+  });
+
+  it('aggregates per cell and checks the claims from the data', () => {
+    assert.equal(gathered.cells.length, 10);
+    const cell = (wd: number, frac: number) =>
+      gathered.cells.find((c) => c.values[WD] === wd && c.values[FRAC] === frac);
+    const c03 = cell(0.3, 0.3);
+    assert.equal(c03?.runs, 2);
+    assert.equal(c03?.pending, 1);
+    assert.equal(c03?.measured, 1);
+    const c1 = cell(1, 0.7);
+    assert.equal(c1?.grokked, 2);
+    const tgroks = gathered.rows
+      .filter((r) => r.values[WD] === 1 && r.values[FRAC] === 0.7)
+      .map((r) => r.t_grok_crossing as number);
+    assert.equal(c1?.median_t_grok_crossing, (tgroks[0] + tgroks[1]) / 2);
+    assert.equal(cell(0, 0.7)?.median_t_grok_crossing, null);
+
+    const claims = Object.fromEntries(checkClaims(gathered).map((c) => [c.id, c]));
+    assert.equal(claims['no-decay-no-grok'].status, 'held', claims['no-decay-no-grok'].why);
+    assert.match(claims['no-decay-no-grok'].why, /1 run not finished or unreadable left out/);
+    assert.equal(claims['too-much-decay-no-fit'].status, 'held', claims['too-much-decay-no-fit'].why);
+    const fit = claims['delay-inverse-decay'];
+    assert.equal(fit.status, 'held', fit.why);
+    // The claim's fit is the least-squares fit of the grokked finished runs at 70%, recomputed here.
+    const points = gathered.rows.filter(
+      (r) => r.state === 'finished' && r.verdict === 'grokked' && r.values[FRAC] === 0.7,
+    );
+    const expected = fitInverse(
+      points.map((r) => r.values[WD] as number),
+      points.map((r) => r.gap_crossing as number),
+    );
+    const group = (fit.numbers.groups as Array<{ group: string; a: number; r2: number }>).find(
+      (g) => g.group === `${FRAC} = 0.7`,
+    );
+    assert.ok(expected && group);
+    close(group.a, expected.a, 'a');
+    assert.ok(group.a > 0 && group.r2 >= FIT_R2_MIN, fit.why);
+    assert.equal(claims['goldilocks-fraction'].status, 'not tested', 'two fractions cannot show a band');
+  });
+
+  it('writes the report folder: tables, JSON with claims, markdown and charts', async () => {
+    const report = await sweepReport(runsDir, name, { formats: ['svg', 'png'] });
+    const dir = path.join(sweepDir(runsDir, name), 'report');
+    const files = fs.readdirSync(dir).sort();
+    assert.deepEqual(files, [
+      'cells.csv',
+      'gap-vs-inverse-decay.png',
+      'gap-vs-inverse-decay.svg',
+      'phase-t_grok.png',
+      'phase-t_grok.svg',
+      'report.md',
+      'runs.csv',
+      'runs.json',
+      't-grok-vs-fraction.png',
+      't-grok-vs-fraction.svg',
+    ]);
+    assert.deepEqual(report.paths.map((p) => path.basename(p)).sort(), files);
+    const csv = fs.readFileSync(path.join(dir, 'runs.csv'), 'utf8').trimEnd().split('\n');
+    assert.equal(csv.length, 21);
+    assert.match(
+      csv[0],
+      /^run_id,train\.weight_decay,task\.train_fraction,seed,state,steps_budget,steps_run,/,
+    );
+    assert.ok(csv.some((l) => l.startsWith(`${notStarted[0]},0.3,0.3,1,not-started,`)));
+    assert.equal(fs.readFileSync(path.join(dir, 'cells.csv'), 'utf8').trimEnd().split('\n').length, 11);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'runs.json'), 'utf8'));
+    assert.equal(json.runs.length, 20);
+    assert.equal(json.claims.length, 4);
+    assert.equal(json.summary['not-started'], 3);
+    assert.equal(json.runs.find((r: { run_id: string }) => r.run_id === running).state, 'running');
+    const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
+    for (const c of json.claims)
+      assert.ok(md.includes(c.why.replaceAll('|', '\\|')), `report.md lacks ${c.id}`);
+    assert.match(md, /!\[phase-t_grok\]\(phase-t_grok\.png\)/);
+    const png = fs.readFileSync(path.join(dir, 'phase-t_grok.png'));
+    assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    const svg = fs.readFileSync(path.join(dir, 'phase-t_grok.svg'), 'utf8');
+    assert.match(svg, /no grok/);
+    assert.match(svg, />10</, 'the real weight-decay values label the axis');
+  });
+
+  it('the CLI: table on stdout, paths on stderr, exit 2 and nothing written on bad input', async () => {
+    const dir = sweepDir(runsDir, name);
+    // In process (a child process would spend seconds loading the CLI): the command's own streams.
+    const r = { stdout: '', stderr: '' };
+    const sink = (key: 'stdout' | 'stderr') =>
+      new Writable({
+        write(chunk, _encoding, done) {
+          r[key] += String(chunk);
+          done();
+        },
+      });
+    const program = new Command('groklab').exitOverride();
+    registerSweepReport(program, sink('stdout'), sink('stderr'));
+    await program.parseAsync(['sweep-report', dir, '--metric', 'test_acc', '--formats', 'svg'], {
+      from: 'user',
+    });
+    assert.match(r.stdout, new RegExp(`${running}\\s+0\\s+0\\.3\\s+1\\s+running`));
+    assert.match(r.stdout, /claims:\n {2}held {7}no-decay-no-grok/);
+    const written = r.stderr.trim().split('\n');
+    assert.ok(written.includes(path.join(dir, 'report', 'phase-test_acc.svg')), r.stderr);
+    assert.ok(!fs.existsSync(path.join(dir, 'report', 'phase-test_acc.png')), 'only the formats asked for');
+    const before = fs.readdirSync(path.join(dir, 'report')).sort();
+    for (const args of [
+      [dir, '--x', 'lr'],
+      [dir, '--metric', 'loss'],
+      [dir, '--formats', 'pdf'],
+      ['nope', '--runs-dir', runsDir],
+    ]) {
+      // Through main, as the groklab command runs it: UsageError → exit code 2.
+      assert.equal(await main(['sweep-report', ...args]), 2, args.join(' '));
+      assert.deepEqual(
+        fs.readdirSync(path.join(dir, 'report')).sort(),
+        before,
+        `${args.join(' ')} wrote something`,
+      );
+    }
+  });
+});
+
+test('finds the sweep from a spec file, a sweep folder, a runs folder or a name', async () => {
+  const runsDir = path.join(tmp(), 'runs');
+  const manifest = (name: string): SweepManifest => ({
+    format: 'groklab-sweep/1',
+    name,
+    created_at: new Date(0).toISOString(),
+    spec: {},
+    axes: [{ key: 'seed', values: [0] }],
+    cells: [{ run_id: `${name}-0`, values: { seed: 0 } }],
+  });
+  writeSweepManifest(runsDir, manifest('alpha'));
+  const resolved = (t: string) => resolveSweepTarget(t, 'elsewhere');
+  assert.deepEqual(resolved(sweepDir(runsDir, 'alpha')), { runsDir: path.resolve(runsDir), name: 'alpha' });
+  assert.deepEqual(resolved(runsDir), { runsDir: path.resolve(runsDir), name: 'alpha' });
+  assert.deepEqual(resolved(path.join(runsDir, 'sweeps')), { runsDir: path.resolve(runsDir), name: 'alpha' });
+  const spec = path.join(tmp(), 'wd-sweep.yaml');
+  fs.writeFileSync(spec, 'name: alpha\npreset: demo\naxes:\n  wd: [0, 1]\n');
+  assert.deepEqual(resolveSweepTarget(spec, runsDir), { runsDir, name: 'alpha' });
+  fs.writeFileSync(spec, 'preset: demo\naxes:\n  wd: [0, 1]\n');
+  assert.deepEqual(
+    resolveSweepTarget(spec, runsDir),
+    { runsDir, name: 'wd-sweep' },
+    'no name: the file name',
+  );
+  assert.deepEqual(resolveSweepTarget('alpha', runsDir), { runsDir, name: 'alpha' });
+  assert.throws(() => resolveSweepTarget(path.join(runsDir, 'missing.yaml'), runsDir), /does not exist/);
+  writeSweepManifest(runsDir, manifest('beta'));
+  assert.throws(() => resolved(runsDir), /holds 2 sweeps \(alpha, beta\)/);
+  await assert.rejects(buildSweepReport(runsDir, 'gamma'), /no sweep "gamma".*sweeps: alpha, beta/);
+});
