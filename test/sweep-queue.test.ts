@@ -9,10 +9,9 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import type { RunConfigInput } from '../src/config/schema.ts';
 import { isPidAlive } from '../src/runs/index.ts';
 import { openQueue } from '../src/sweep/queue.ts';
-import { isEvalStep } from '../src/train/schedule.ts';
+import { checkpointSteps, expectedSteps, metricSteps, runStatus, waitFor } from './helpers/run-files.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
@@ -49,14 +48,6 @@ function start(command: string, args: string[]): Proc {
   return { child, output: () => output, done };
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 90_000): Promise<void> {
-  const begin = Date.now();
-  while (!condition()) {
-    if (Date.now() - begin > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -66,37 +57,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-function status(runsDir: string, id: string): { state: string; step: number } | null {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(runsDir, id, 'status.json'), 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-function checkpoints(runsDir: string, id: string): number[] {
-  try {
-    return fs.readdirSync(path.join(runsDir, id, 'checkpoints')).map((f) => Number(f.slice(5, 13)));
-  } catch {
-    return [];
-  }
-}
-
-function metricSteps(runsDir: string, id: string): number[] {
-  return fs
-    .readFileSync(path.join(runsDir, id, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l).step as number);
-}
-
-function expectedSteps(config: RunConfigInput): number[] {
-  const steps = [0];
-  for (let s = 1; s <= (config.train.steps as number); s++)
-    if (isEvalStep(config.eval as Parameters<typeof isEvalStep>[0], s)) steps.push(s);
-  return steps;
 }
 
 test('two workers, one killed mid-run: its job moves to the other, which resumes; every run completes once', {
@@ -167,14 +127,19 @@ test('two workers, one killed mid-run: its job moves to the other, which resumes
     // Kill worker A once its run has checkpoints past step 30 but is not finished.
     let victim = '';
     let victimChild = 0;
-    await waitFor('worker A mid-run', () => {
-      const m = /(q-\d{3}): starting \(attempt 1, child pid (\d+)\)/.exec(a.output());
-      if (!m) return false;
-      [victim, victimChild] = [m[1], Number(m[2])];
-      return (
-        status(runsDir, victim)?.state === 'running' && checkpoints(runsDir, victim).some((s) => s >= 30)
-      );
-    });
+    await waitFor(
+      'worker A mid-run',
+      () => {
+        const m = /(q-\d{3}): starting \(attempt 1, child pid (\d+)\)/.exec(a.output());
+        if (!m) return false;
+        [victim, victimChild] = [m[1], Number(m[2])];
+        return (
+          runStatus(runsDir, victim)?.state === 'running' &&
+          checkpointSteps(runsDir, victim).some((s) => s >= 30)
+        );
+      },
+      90_000,
+    );
     a.child.kill('SIGKILL');
     await a.done;
     // Its child notices the lost parent and exits: no orphan keeps writing the run.
@@ -195,7 +160,7 @@ test('two workers, one killed mid-run: its job moves to the other, which resumes
     assert.match(b.output(), new RegExp(`${victim}: its worker stopped answering`));
 
     for (const id of ids) {
-      assert.equal(status(runsDir, id)?.state, 'finished', id);
+      assert.equal(runStatus(runsDir, id)?.state, 'finished', id);
       assert.deepEqual(metricSteps(runsDir, id), expectedSteps(config), `${id}: evaluation steps`);
       const job = await queue.getJob(id);
       assert.equal(await job?.getState(), 'completed', id);

@@ -13,8 +13,8 @@ import { readSweepManifest } from '../src/sweep/manifest.ts';
 import { expandAxis } from '../src/sweep/ranges.ts';
 import { parseRedisUrl } from '../src/sweep/redis-url.ts';
 import { parseSweepSpec, readSweepSpecFile } from '../src/sweep/spec.ts';
-import { isEvalStep } from '../src/train/schedule.ts';
 import { type FieldProblem, UsageError } from '../src/util/errors.ts';
+import { checkpointSteps, expectedSteps, metricSteps, runStatus, waitFor } from './helpers/run-files.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
@@ -280,50 +280,10 @@ function startCli(args: string[], env: Record<string, string> = {}): CliRun {
   return { child, done };
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 function writeSpec(dir: string, name: string, config: RunConfigInput, axes: Record<string, unknown>): string {
   const file = path.join(dir, `${name}.yaml`);
   fs.writeFileSync(file, stringify({ name, config, axes, seeds: 2 }));
   return file;
-}
-
-function status(runsDir: string, id: string): { state: string; step: number; pid: number } | null {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(runsDir, id, 'status.json'), 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-function checkpoints(runsDir: string, id: string): number[] {
-  try {
-    return fs.readdirSync(path.join(runsDir, id, 'checkpoints')).map((f) => Number(f.slice(5, 13)));
-  } catch {
-    return [];
-  }
-}
-
-function metricSteps(runsDir: string, id: string): number[] {
-  return fs
-    .readFileSync(path.join(runsDir, id, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l).step as number);
-}
-
-/** Evaluation steps of an uninterrupted run: every one, each once, in order. */
-function expectedSteps(config: RunConfigInput): number[] {
-  const steps = [0];
-  for (let s = 1; s <= (config.train.steps as number); s++)
-    if (isEvalStep(config.eval as Parameters<typeof isEvalStep>[0], s)) steps.push(s);
-  return steps;
 }
 
 test('local pool: Ctrl-C stops the runs resumably, a killed sweep resumes, finished runs are not rerun', async () => {
@@ -337,13 +297,13 @@ test('local pool: Ctrl-C stops the runs resumably, a killed sweep resumes, finis
   // 1. Ctrl-C while two runs train: they checkpoint and stop; exit 130.
   const first = startCli(args);
   await waitFor('a run past its first checkpoints', () =>
-    ids.some((id) => checkpoints(runsDir, id).includes(40)),
+    ids.some((id) => checkpointSteps(runsDir, id).includes(40)),
   );
   first.child.kill('SIGINT');
   const r1 = await first.done;
   assert.equal(r1.code, 130, r1.stderr);
   assert.match(r1.stderr, /interrupted; rerun the same command to continue/);
-  const states1 = ids.map((id) => status(runsDir, id)?.state ?? 'none');
+  const states1 = ids.map((id) => runStatus(runsDir, id)?.state ?? 'none');
   assert.ok(states1.includes('stopped'), states1.join());
   assert.ok(!states1.includes('running'), states1.join());
   assert.equal(readSweepManifest(runsDir, 'pool').cells.length, 4);
@@ -353,9 +313,10 @@ test('local pool: Ctrl-C stops the runs resumably, a killed sweep resumes, finis
   await waitFor(
     'one run finished and another training',
     () =>
-      ids.some((id) => status(runsDir, id)?.state === 'finished') &&
+      ids.some((id) => runStatus(runsDir, id)?.state === 'finished') &&
       ids.some(
-        (id) => status(runsDir, id)?.state === 'running' && checkpoints(runsDir, id).some((s) => s >= 40),
+        (id) =>
+          runStatus(runsDir, id)?.state === 'running' && checkpointSteps(runsDir, id).some((s) => s >= 40),
       ),
   );
   second.child.kill('SIGKILL');
@@ -365,11 +326,11 @@ test('local pool: Ctrl-C stops the runs resumably, a killed sweep resumes, finis
     'the killed sweep’s children to exit',
     () =>
       ids.every(
-        (id) => status(runsDir, id)?.state !== 'running' || !isPidAlive(status(runsDir, id)?.pid ?? 0),
+        (id) => runStatus(runsDir, id)?.state !== 'running' || !isPidAlive(runStatus(runsDir, id)?.pid ?? 0),
       ),
     10_000,
   );
-  const finishedBefore = ids.filter((id) => status(runsDir, id)?.state === 'finished');
+  const finishedBefore = ids.filter((id) => runStatus(runsDir, id)?.state === 'finished');
   const snapshot = new Map(
     finishedBefore.map((id) => {
       const file = path.join(runsDir, id, 'metrics.jsonl');
@@ -381,7 +342,7 @@ test('local pool: Ctrl-C stops the runs resumably, a killed sweep resumes, finis
   const third = await startCli([...args, '--quiet']).done;
   assert.equal(third.code, 0, third.stderr + third.stdout);
   for (const id of ids) {
-    assert.equal(status(runsDir, id)?.state, 'finished', id);
+    assert.equal(runStatus(runsDir, id)?.state, 'finished', id);
     assert.deepEqual(metricSteps(runsDir, id), expectedSteps(config), `${id}: evaluation steps`);
   }
   for (const [id, before] of snapshot) {
@@ -426,9 +387,9 @@ test('a crashed run is retried from its last checkpoint; one that keeps crashing
   );
   assert.match(r.stderr, /crash-000: resuming from step 50/);
   assert.match(r.stderr, /crash-001: failed after 2 attempt\(s\): process killed by SIGKILL/);
-  assert.equal(status(runsDir, 'crash-000')?.state, 'finished');
+  assert.equal(runStatus(runsDir, 'crash-000')?.state, 'finished');
   assert.deepEqual(metricSteps(runsDir, 'crash-000'), expectedSteps(config));
-  assert.notEqual(status(runsDir, 'crash-001')?.state, 'finished');
+  assert.notEqual(runStatus(runsDir, 'crash-001')?.state, 'finished');
   assert.match(r.stdout, /^crash-000 .*finished \(2 tries\)/m);
   assert.match(r.stdout, /^crash-001 .*failed \(2 tries\)/m);
   assert.match(r.stdout, /sweep crash: 1\/2 finished, 1 failed/);
