@@ -2,6 +2,7 @@
 // GFLOP/s that achieves, peak memory, and the PyTorch peer (../shared/peers/torch_grok.py) on
 // nanda-113 when Debian's python3-torch is present. groklab and the peer are measured in alternating
 // rounds so that both see the same machine load; the ratio of their medians is the figure to compare.
+// The load average before and after is printed: on a shared machine it says how much to trust them.
 //   npm run bench -- [--steps 20] [--rounds 3] [--presets nanda-113,demo] [--no-peer]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PRESETS } from '../src/config/presets.ts';
 import { parseRunConfig } from '../src/config/schema.ts';
+import { WasmKernels } from '../src/engine/kernels.ts';
 import { getKernels } from '../src/engine/kernels-default.ts';
 import { matmulFlops } from '../src/engine/ops/matmul.ts';
 import { buildModel } from '../src/models/index.ts';
@@ -75,7 +77,13 @@ function peerNanda(): number {
   return (JSON.parse(line) as { median_ms_per_step: number }).median_ms_per_step;
 }
 
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
 const kernels = getKernels();
+console.log(`load average before: ${loadAverage()} (1, 5, 15 min)`);
 console.log(
   `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}, ` +
     `kernels ${kernels.name}, ${kernels.threads} thread(s)`,
@@ -105,7 +113,11 @@ for (const name of presets) {
       `${(gflop / (ms / 1000)).toFixed(1)} GFLOP/s over the whole step`,
   );
 }
-console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+const wasmBytes = kernels instanceof WasmKernels ? kernels.memoryBytes() : 0;
+console.log(
+  `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB` +
+    (wasmBytes > 0 ? ` (wasm memory ${(wasmBytes / 2 ** 20).toFixed(0)} MiB)` : ''),
+);
 if (!peerAvailable)
   console.log('PyTorch peer: not available (apt-get install -y python3-torch libopenblas0-pthread)');
 else {
@@ -119,5 +131,11 @@ else {
       `ratio groklab / PyTorch on nanda-113: ${(median(nanda) / peerMs).toFixed(2)} ` +
         `(groklab rounds: ${nanda.map((x) => x.toFixed(0)).join(', ')})`,
     );
+    // Each round's ratio compares runs a few seconds apart, under about the same load.
+    const perRound = nanda.map((x, i) => x / peer[i]);
+    console.log(
+      `ratio per round: ${perRound.map((x) => x.toFixed(2)).join(', ')} (median ${median(perRound).toFixed(2)})`,
+    );
   }
 }
+console.log(`load average after: ${loadAverage()}`);

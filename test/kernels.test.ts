@@ -150,6 +150,75 @@ test('wasm-simd: bit-identical results across repeated calls, memory growth incl
   }
 });
 
+/** An arena of `floats` floats' room: a first generation asks for it, the second has it. */
+function sizedArena(kernels: NonNullable<ReturnType<typeof wasmKernels>>, floats: number) {
+  const arena = kernels.newArena();
+  arena.reset();
+  assert.equal(arena.alloc(floats), null, 'a new arena has no room yet');
+  arena.reset();
+  return arena;
+}
+
+for (const threads of [1, 2]) {
+  test(`wasm-simd (${threads} thread(s)): operands in wasm memory are used in place, others copied in or run on the private instance, all with the same bits`, async () => {
+    const wasm = wasmKernels({ threads })!;
+    await wasm.startThreads();
+    const rng = new Rng(8);
+    const [m, n, k] = [150, 70, 90];
+    const [a, b] = [random(rng, m * k), random(rng, k * n)];
+    const expected = new Float32Array(m * n);
+    wasmKernels()!.matmul(a, b, expected, m, n, k, false, false, false);
+    const bits = (x: Float32Array) => [...new Uint32Array(Float32Array.from(x).buffer)];
+
+    const arena = sizedArena(wasm, 3 * m * n + m * k + k * n);
+    const [ra, rb, rc] = [arena.alloc(m * k)!, arena.alloc(k * n)!, arena.alloc(m * n)!];
+    ra.set(a);
+    rb.set(b);
+    wasm.matmul(ra, rb, rc, m, n, k, false, false, false);
+    assert.deepEqual(bits(rc), bits(expected), 'in place');
+    const heapC = new Float32Array(m * n);
+    wasm.matmul(ra, b, heapC, m, n, k, false, false, false);
+    assert.deepEqual(bits(heapC), bits(expected), 'mixed');
+
+    // Operands far larger than the scratch left past the arena: an unshared memory may not grow
+    // under the arena's views (the private instance computes), a shared one grows in place.
+    const big = 700;
+    const [x, y] = [random(rng, big * big), random(rng, big * big)];
+    const viaBig = new Float32Array(big * big);
+    const before = wasm.memoryBytes();
+    wasm.matmul(x, y, viaBig, big, big, big, false, false, false);
+    assert.ok(wasm.memoryBytes() > before);
+    assert.equal(rc.length, m * n, 'the arena view is still attached');
+    assert.deepEqual(bits(rc), bits(expected), 'the arena data survived');
+    const again = arena.alloc(m * n)!;
+    wasm.matmul(ra, rb, again, m, n, k, false, false, false);
+    assert.deepEqual(bits(again), bits(expected), 'in place after the big product');
+    const reference = new Float32Array(big * big);
+    wasmKernels()!.matmul(x, y, reference, big, big, big, false, false, false);
+    assert.deepEqual(bits(viaBig), bits(reference));
+    wasm.close();
+  });
+}
+
+test('wasm-simd array kernels check lengths and ids before touching memory', () => {
+  const wasm = wasmKernels()!;
+  const x = new Float32Array(8);
+  assert.throws(
+    () => wasm.biasAct(x, null, new Float32Array(3), 2, 4, 'relu'),
+    /bias has 3 elements, needs 4/,
+  );
+  assert.throws(() => wasm.colSums(new Float32Array(4), x, 3, 4, false), /src has 8 elements, needs 12/);
+  assert.throws(
+    () =>
+      wasm.embedRows(new Float32Array(8), new Float32Array(12), null, Int32Array.from([0, 3]), 2, 1, 0, 4),
+    /id 3 outside 0\.\.2/,
+  );
+  assert.throws(
+    () => wasm.crossEntropyForward(new Float32Array(6), new Float32Array(6), Int32Array.from([0, 3]), 2, 3),
+    /id 3 outside 0\.\.2/,
+  );
+});
+
 test('kernelsFromWasmBytes gives the same results as the synchronous loader', async () => {
   const fromBytes = await kernelsFromWasmBytes(fs.readFileSync(wasmPath));
   assert.equal(fromBytes.name, 'wasm-simd');
@@ -277,7 +346,7 @@ test('planChunks cuts the longer side of C into disjoint bands covering it', () 
 
 test('wasm-simd threads: 1, 2 and 3 threads give identical bytes, all transposes, accumulate or not', async () => {
   const one = wasmKernels()!;
-  const many = [2, 3].map((threads) => wasmKernels({ threads, minParallelFlops: 0 })!);
+  const many = [2, 3].map((threads) => wasmKernels({ threads, minParallelFlops: 0, adaptive: false })!);
   for (const k of many) assert.equal(await k.startThreads(), k.threads);
   assert.deepEqual(
     many.map((k) => k.threads),
@@ -332,13 +401,202 @@ test('wasm-simd threads: 1, 2 and 3 threads give identical bytes, all transposes
   }
 });
 
+/**
+ * Every kernel that the threads share by ranges, on inputs large enough to be shared, with heap
+ * operands and with operands in an arena: the output bytes of each, in order.
+ */
+function rangeKernelOutputs(
+  kernels: NonNullable<ReturnType<typeof wasmKernels>>,
+  inArena: boolean,
+): Uint32Array[] {
+  const rng = new Rng(31);
+  const arena = inArena ? sizedArena(kernels, 8_000_000) : null;
+  const store = (length: number): Float32Array => arena?.alloc(length) ?? new Float32Array(length);
+  const filled = (length: number): Float32Array => {
+    const x = store(length);
+    x.set(random(rng, length));
+    return x;
+  };
+  const [rows, cols] = [700, 300];
+  const out: Float32Array[] = [];
+  const keep = (x: Float32Array) => out.push(Float32Array.from(x));
+  const pre = filled(rows * cols);
+  const bias = filled(cols);
+  const post = store(rows * cols);
+  for (const act of ['relu', 'gelu', 'quadratic'] as const) {
+    kernels.biasAct(pre, post, bias, rows, cols, act);
+    keep(pre);
+    keep(post);
+  }
+  const g = filled(rows * cols);
+  const gx = filled(rows * cols);
+  const sums = filled(cols);
+  kernels.actBackward(gx, g, pre, 'gelu', true, rows, sums);
+  keep(gx);
+  keep(sums);
+  const colSum = filled(cols);
+  kernels.colSums(colSum, g, rows, cols, true);
+  keep(colSum);
+  const added = store(rows * cols);
+  kernels.addRepeat(added, g, bias);
+  keep(added);
+  const [batch, seq, dim, heads, vocab] = [900, 4, 64, 4, 50];
+  const ids = Int32Array.from({ length: batch * seq }, () => rng.int(vocab));
+  const table = filled(vocab * dim);
+  const pos = filled(seq * dim);
+  const rowsOut = store(batch * seq * dim);
+  kernels.embedRows(rowsOut, table, pos, ids, batch, seq, 0, dim);
+  keep(rowsOut);
+  const probs = store(batch * heads * seq * seq);
+  const attended = store(batch * seq * dim);
+  const source = { rows: table, pos, ids };
+  kernels.attentionForward(
+    attended,
+    probs,
+    source,
+    source,
+    { rows: rowsOut, pos: null, ids: null },
+    batch,
+    seq,
+    seq,
+    dim,
+    heads,
+  );
+  keep(attended);
+  keep(probs);
+  const [normOut, normed, invStd] = [store(rows * cols), store(rows * cols), store(rows)];
+  kernels.layerNormForward(normOut, normed, invStd, g, bias, bias, rows, cols, 1e-5);
+  keep(normOut);
+  keep(invStd);
+  const classes = 97;
+  const n = 3000;
+  const logits = filled(n * classes);
+  const labels = Int32Array.from({ length: n }, () => rng.int(classes));
+  const softmax = store(n * classes);
+  const total = kernels.crossEntropyForward(softmax, logits, labels, n, classes);
+  keep(Float32Array.of(total, Math.fround(total - Math.fround(total))));
+  keep(softmax);
+  const dLogits = store(n * classes);
+  kernels.crossEntropyBackward(dLogits, softmax, labels, n, classes, 1 / n, false);
+  keep(dLogits);
+  return out.map((x) => new Uint32Array(x.buffer));
+}
+
+test('wasm-simd range kernels: 1, 2 and 3 threads give identical bytes, on the heap and in an arena', async () => {
+  for (const inArena of [false, true]) {
+    const results: Uint32Array[][] = [];
+    for (const threads of [1, 2, 3]) {
+      const kernels = wasmKernels({ threads, adaptive: false })!;
+      await kernels.startThreads();
+      results.push(rangeKernelOutputs(kernels, inArena));
+      if (threads > 1) {
+        const stats = kernels.threadStats();
+        assert.ok(stats.workerChunks > 0, `the workers took part: ${JSON.stringify(stats)}`);
+      }
+      kernels.close();
+    }
+    for (const other of results.slice(1)) {
+      for (const [i, bytes] of other.entries()) {
+        assert.deepEqual(bytes, results[0][i], `output ${i} (arena ${inArena})`);
+      }
+    }
+  }
+});
+
+test('a worker that throws during a range kernel: results stay right, single-threaded from then on', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    const kernels = wasmKernels({ threads: 2, fault: 'throw', adaptive: false })!;
+    assert.equal(await kernels.startThreads(), 2);
+    const rng = new Rng(4);
+    const [rows, cols] = [4000, 500];
+    const pre = random(rng, rows * cols);
+    const bias = random(rng, cols);
+    const expected = pre.slice();
+    wasmKernels()!.biasAct(expected, null, bias, rows, cols, 'none');
+    // The worker fails on its first range; the call is then made again on one thread.
+    for (let r = 0; r < 50 && kernels.threads === 2; r++) {
+      const x = pre.slice();
+      kernels.biasAct(x, null, bias, rows, cols, 'none');
+      assert.deepEqual(x, expected);
+    }
+    assert.equal(kernels.threads, 1, 'fell back to one thread');
+    const x = pre.slice();
+    kernels.biasAct(x, null, bias, rows, cols, 'none');
+    assert.deepEqual(x, expected);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('a worker failing while a kernel adds into arena storage in place: a clear error, then one thread', async () => {
+  const onWarning = () => {};
+  process.on('warning', onWarning);
+  try {
+    const kernels = wasmKernels({ threads: 2, fault: 'throw', adaptive: false })!;
+    assert.equal(await kernels.startThreads(), 2);
+    // Ranges of ~1 ms each: the worker wakes in time to claim one.
+    const [rows, cols] = [8000, 500];
+    const arena = sizedArena(kernels, rows * cols + cols);
+    const pre = arena.alloc(rows * cols)!;
+    const bias = arena.alloc(cols)!;
+    pre.fill(1);
+    bias.fill(2);
+    // The worker fails on its first range (it may need a few calls to get one); pre may then be
+    // partly updated, which cannot be redone.
+    let thrown: unknown = null;
+    for (let r = 0; r < 50 && kernels.threads === 2; r++) {
+      try {
+        kernels.biasAct(pre, null, bias, rows, cols, 'none');
+      } catch (error) {
+        thrown = error;
+      }
+    }
+    assert.match(String(thrown), /cannot be recovered/);
+    assert.equal(kernels.threads, 1);
+    const x = new Float32Array(rows * cols).fill(1);
+    kernels.biasAct(x, null, new Float32Array(cols).fill(2), rows, cols, 'none');
+    assert.ok(x.every((v) => v === 3));
+    await new Promise((resolve) => setImmediate(resolve)); // the warning is emitted on next tick
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('workers that get too little CPU to help: jobs stay on the calling thread, with the same results', async () => {
+  const kernels = wasmKernels({ threads: 2, fault: 'slow' })!;
+  assert.equal(await kernels.startThreads(), 2);
+  const reference = wasmKernels()!;
+  const rng = new Rng(12);
+  const [m, n, k] = [600, 200, 200];
+  const [a, b] = [random(rng, m * k), random(rng, k * n)];
+  const expected = new Float32Array(m * n);
+  reference.matmul(a, b, expected, m, n, k, false, false, false);
+  const dispatched: number[] = [];
+  for (let r = 0; r < 30; r++) {
+    const c = new Float32Array(m * n);
+    kernels.matmul(a, b, c, m, n, k, false, false, false);
+    assert.deepEqual(c, expected);
+    dispatched.push(kernels.threadStats().chunks);
+  }
+  // A worker 20 ms late on each chunk slows the first jobs down; then they are no longer shared.
+  assert.ok(dispatched[0] > 0);
+  assert.equal(dispatched[29], dispatched[15], `chunks shared so far, job by job: ${dispatched}`);
+  assert.equal(kernels.threads, 2, 'the pool is not given up');
+  kernels.close();
+});
+
 /** A large product run with a worker that fails; returns the warnings seen. */
 async function withFailingWorker(fault: 'throw' | 'exit' | 'hang', stallMs = 60_000): Promise<string[]> {
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(w.message);
   process.on('warning', onWarning);
   try {
-    const kernels = wasmKernels({ threads: 2, fault, stallMs })!;
+    const kernels = wasmKernels({ threads: 2, fault, stallMs, adaptive: false })!;
     assert.equal(await kernels.startThreads(), 2);
     const reference = wasmKernels()!;
     const rng = new Rng(17);
@@ -371,7 +629,7 @@ async function withFailingWorker(fault: 'throw' | 'exit' | 'hang', stallMs = 60_
 test('a worker that throws: results stay right, one warning, single-threaded from then on', async () => {
   const warnings = await withFailingWorker('throw');
   assert.equal(warnings.length, 1, warnings.join('\n'));
-  assert.match(warnings[0], /matmul continues on one thread: a worker thread threw/);
+  assert.match(warnings[0], /the wasm kernels continue on one thread: a worker thread threw/);
 });
 
 test('a worker that dies mid-product: no hang, results stay right, a warning', async () => {
@@ -379,13 +637,16 @@ test('a worker that dies mid-product: no hang, results stay right, a warning', a
   const warnings = await withFailingWorker('exit');
   assert.ok(performance.now() - started < 20_000, 'noticed without waiting for the stall timeout');
   assert.equal(warnings.length, 1, warnings.join('\n'));
-  assert.match(warnings[0], /matmul continues on one thread: a worker thread exited/);
+  assert.match(warnings[0], /the wasm kernels continue on one thread: a worker thread exited/);
 });
 
 test('a worker stuck mid-product: given up after the stall timeout, results stay right', async () => {
   const warnings = await withFailingWorker('hang', 300);
   assert.equal(warnings.length, 1, warnings.join('\n'));
-  assert.match(warnings[0], /matmul continues on one thread: no progress from the worker threads for \d+ ms/);
+  assert.match(
+    warnings[0],
+    /the wasm kernels continue on one thread: no progress from the worker threads for \d+ ms/,
+  );
 });
 
 test('worker threads never keep the process alive, nor hold up process.exit', () => {

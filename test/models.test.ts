@@ -1,11 +1,14 @@
 // Models against an independent, deliberately plain float64 implementation (every position
-// computed, per-example loops), and whole-model gradients against finite differences.
+// computed, per-example loops), whole-model gradients against finite differences, and float32
+// models on the wasm kernels (activations in the model's arena) against the same model in float64.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gradcheck } from '../src/engine/gradcheck.ts';
+import { getKernels, useKernels as selectKernels, WasmKernels } from '../src/engine/kernels.ts';
+import { wasmKernels } from '../src/engine/kernels-node.ts';
 import { crossEntropy } from '../src/engine/ops.ts';
 import { noGrad, type Tensor } from '../src/engine/tensor.ts';
-import { buildModel, type ModelIO, type TransformerSpec } from '../src/models/index.ts';
+import { buildModel, type ModelIO, type ModelSpec, type TransformerSpec } from '../src/models/index.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const io: ModelIO = { vocabSize: 8, seqLen: 3, numClasses: 7 };
@@ -43,20 +46,22 @@ function referenceLogits(
   b: number,
 ): Vec {
   const d = spec.d_model;
-  const P = (name: string) => params.get(name) as Tensor;
-  const ln = (x: Vec, name: string) => layerNormVec(x, P(`${name}.gain`), P(`${name}.bias`));
+  const param = (name: string) => params.get(name) as Tensor;
+  const ln = (x: Vec, name: string) => layerNormVec(x, param(`${name}.gain`), param(`${name}.bias`));
   let xs: Vec[] = [];
   for (let t = 0; t < io.seqLen; t++) {
     const tok = tokens[b * io.seqLen + t];
-    xs.push(Array.from({ length: d }, (_, j) => P('embed').data[tok * d + j] + P('pos').data[t * d + j]));
+    xs.push(
+      Array.from({ length: d }, (_, j) => param('embed').data[tok * d + j] + param('pos').data[t * d + j]),
+    );
   }
   const dh = d / spec.heads;
   for (let l = 0; l < spec.layers; l++) {
     const name = `blocks.${l}`;
     const hs = spec.layernorm === 'pre' ? xs.map((x) => ln(x, `${name}.ln1`)) : xs;
-    const q = hs.map((h) => matVec(h, P(`${name}.attn.wq`), d, d));
-    const k = hs.map((h) => matVec(h, P(`${name}.attn.wk`), d, d));
-    const v = hs.map((h) => matVec(h, P(`${name}.attn.wv`), d, d));
+    const q = hs.map((h) => matVec(h, param(`${name}.attn.wq`), d, d));
+    const k = hs.map((h) => matVec(h, param(`${name}.attn.wk`), d, d));
+    const v = hs.map((h) => matVec(h, param(`${name}.attn.wv`), d, d));
     const attended = xs.map((_, i) => {
       const out = new Array<number>(d).fill(0);
       for (let h = 0; h < spec.heads; h++) {
@@ -74,20 +79,24 @@ function referenceLogits(
       }
       return out;
     });
-    xs = xs.map((x, i) => addVec(x, matVec(attended[i], P(`${name}.attn.wo`), d, d)));
+    xs = xs.map((x, i) => addVec(x, matVec(attended[i], param(`${name}.attn.wo`), d, d)));
     if (spec.layernorm === 'post') xs = xs.map((x) => ln(x, `${name}.ln1`));
     const ms = spec.layernorm === 'pre' ? xs.map((x) => ln(x, `${name}.ln2`)) : xs;
     xs = xs.map((x, i) => {
-      const hidden = addVec(matVec(ms[i], P(`${name}.mlp.w1`), d, spec.d_mlp), P(`${name}.mlp.b1`)).map((z) =>
-        act(z, spec.activation),
+      const hidden = addVec(
+        matVec(ms[i], param(`${name}.mlp.w1`), d, spec.d_mlp),
+        param(`${name}.mlp.b1`),
+      ).map((z) => act(z, spec.activation));
+      return addVec(
+        addVec(x, matVec(hidden, param(`${name}.mlp.w2`), spec.d_mlp, d)),
+        param(`${name}.mlp.b2`),
       );
-      return addVec(addVec(x, matVec(hidden, P(`${name}.mlp.w2`), spec.d_mlp, d)), P(`${name}.mlp.b2`));
     });
     if (spec.layernorm === 'post') xs = xs.map((x) => ln(x, `${name}.ln2`));
   }
   let last = xs[io.seqLen - 1];
   if (spec.layernorm === 'pre') last = ln(last, 'ln_final');
-  return matVec(last, P('unembed'), d, io.numClasses);
+  return matVec(last, param('unembed'), d, io.numClasses);
 }
 
 const variants: Array<Partial<TransformerSpec>> = [
@@ -141,13 +150,15 @@ test('MLP with one-hot input equals the explicit one-hot matrix product', () => 
   );
   const tokens = randomTokens(3, 13);
   const logits = noGrad(() => model.forward(tokens, 3));
-  const P = (name: string) => model.params.get(name) as Tensor;
+  const param = (name: string) => model.params.get(name) as Tensor;
   for (let b = 0; b < 3; b++) {
     const onehot = new Array<number>(io.seqLen * io.vocabSize).fill(0);
     for (let t = 0; t < io.seqLen; t++) onehot[t * io.vocabSize + tokens[b * io.seqLen + t]] = 1;
-    let h = addVec(matVec(onehot, P('layers.0.w'), onehot.length, 6), P('layers.0.b')).map((z) => z * z);
-    h = addVec(matVec(h, P('layers.1.w'), 6, 6), P('layers.1.b')).map((z) => z * z);
-    const ref = addVec(matVec(h, P('out.w'), 6, io.numClasses), P('out.b'));
+    let h = addVec(matVec(onehot, param('layers.0.w'), onehot.length, 6), param('layers.0.b')).map(
+      (z) => z * z,
+    );
+    h = addVec(matVec(h, param('layers.1.w'), 6, 6), param('layers.1.b')).map((z) => z * z);
+    const ref = addVec(matVec(h, param('out.w'), 6, io.numClasses), param('out.b'));
     for (let c = 0; c < io.numClasses; c++)
       assert.ok(Math.abs(logits.data[b * io.numClasses + c] - ref[c]) < 1e-10);
   }
@@ -192,4 +203,142 @@ test('init_scale α multiplies every initial weight', () => {
       assert.ok(Math.abs(q.data[i] - expected) <= 1e-6 * Math.abs(expected) + 1e-7, `${name}[${i}]`);
     }
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Float32 on the wasm kernels
+
+/** Runs `fn` with the wasm kernels (whatever GROKLAB_KERNELS says), then restores the kernels. */
+function onWasm<T>(fn: (kernels: WasmKernels) => T): T {
+  const before = getKernels();
+  const wasm = before instanceof WasmKernels ? before : wasmKernels();
+  assert.ok(wasm, 'the wasm kernels load on Node');
+  selectKernels(wasm);
+  try {
+    return fn(wasm);
+  } finally {
+    selectKernels(before);
+  }
+}
+
+/** Loss, logits and parameter gradients of one forward/backward pass. */
+function pass(model: ReturnType<typeof buildModel>, tokens: Int32Array, labels: Int32Array) {
+  for (const p of model.params.values()) p.grad = null;
+  const logits = model.forward(tokens, labels.length);
+  const loss = crossEntropy(logits, labels);
+  loss.backward();
+  return {
+    loss: loss.item(),
+    logits: Float64Array.from(logits.data),
+    grads: [...model.params.values()].map((p) => Float64Array.from(p.grad ?? [])),
+  };
+}
+
+const float32Specs: ModelSpec[] = [
+  {
+    kind: 'transformer',
+    layers: 1,
+    d_model: 12,
+    heads: 3,
+    d_mlp: 20,
+    activation: 'relu',
+    layernorm: 'none',
+    init_scale: 1,
+  },
+  {
+    kind: 'transformer',
+    layers: 2,
+    d_model: 16,
+    heads: 4,
+    d_mlp: 24,
+    activation: 'gelu',
+    layernorm: 'pre',
+    init_scale: 1,
+  },
+  {
+    kind: 'transformer',
+    layers: 2,
+    d_model: 8,
+    heads: 2,
+    d_mlp: 12,
+    activation: 'quadratic',
+    layernorm: 'post',
+    init_scale: 1,
+  },
+  { kind: 'mlp', input: 'onehot', width: 10, depth: 2, activation: 'quadratic', init_scale: 1 },
+  { kind: 'mlp', input: 'embed', embed_dim: 3, width: 9, depth: 2, activation: 'relu', init_scale: 1 },
+];
+
+for (const spec of float32Specs) {
+  const label = JSON.stringify(spec);
+  test(`float32 on the wasm kernels matches the float64 model: ${label}`, () => {
+    onWasm(() => {
+      const tokens = randomTokens(9, 21);
+      const labels = Int32Array.from([0, 3, 6, 2, 5, 1, 4, 6, 0]);
+      const reference = pass(buildModel(spec, io, 8, 'f64'), tokens, labels);
+      const model = buildModel(spec, io, 8, 'f32');
+      // Twice: the first pass sizes the model's arena, the second runs in it.
+      pass(model, tokens, labels);
+      const got = pass(model, tokens, labels);
+      const close = (a: Float64Array, b: Float64Array, what: string) => {
+        let scale = 0;
+        for (const v of a) scale = Math.max(scale, Math.abs(v));
+        for (let i = 0; i < a.length; i++) {
+          assert.ok(Math.abs(a[i] - b[i]) <= 5e-5 * scale + 1e-7, `${what}[${i}]: ${b[i]} vs ${a[i]}`);
+        }
+      };
+      assert.ok(Math.abs(got.loss - reference.loss) < 1e-5 * Math.abs(reference.loss));
+      close(reference.logits, got.logits, 'logits');
+      for (const [i, g] of reference.grads.entries()) close(g, got.grads[i], `gradient ${i}`);
+    });
+  });
+}
+
+test("a model's logits outlive its next forward pass; its activations do not", () => {
+  onWasm(() => {
+    const spec: TransformerSpec = {
+      kind: 'transformer',
+      layers: 2,
+      d_model: 8,
+      heads: 2,
+      d_mlp: 12,
+      activation: 'relu',
+      layernorm: 'pre',
+      init_scale: 1,
+    };
+    const model = buildModel(spec, io, 2);
+    const labels = Int32Array.from([1, 2, 3]);
+    model.forward(randomTokens(3, 1), 3); // sizes the arena
+    const first = model.forward(randomTokens(3, 2), 3);
+    const saved = Float32Array.from(first.data);
+    const second = model.forward(randomTokens(3, 3), 3);
+    assert.deepEqual([...first.data], [...saved], 'the first logits are unchanged');
+    assert.notDeepEqual([...second.data], [...saved]);
+    assert.throws(() => crossEntropy(first, labels).backward(), /earlier forward pass/);
+    crossEntropy(second, labels).backward();
+  });
+});
+
+test('training steps reuse the arena: wasm memory stops growing after the first steps', () => {
+  onWasm((kernels) => {
+    const spec: TransformerSpec = {
+      kind: 'transformer',
+      layers: 1,
+      d_model: 16,
+      heads: 4,
+      d_mlp: 32,
+      activation: 'relu',
+      layernorm: 'none',
+      init_scale: 1,
+    };
+    const model = buildModel(spec, io, 3);
+    const tokens = randomTokens(64, 4);
+    const labels = Int32Array.from({ length: 64 }, (_, i) => i % io.numClasses);
+    const sizes: number[] = [];
+    for (let step = 0; step < 5; step++) {
+      pass(model, tokens, labels);
+      sizes.push(kernels.memoryBytes());
+    }
+    assert.equal(sizes[4], sizes[2], `memory after each step: ${sizes}`);
+  });
 });

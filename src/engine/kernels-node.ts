@@ -63,7 +63,7 @@ function instantiate(shared: boolean): WasmInstance {
 }
 
 export interface NodeKernelsOptions extends PoolOptions {
-  /** Threads for large products, the calling one included (default 1: no workers). */
+  /** Threads for large products and passes, the calling one included (default 1: no workers). */
   threads?: number;
   /** Products of fewer flops stay on the calling thread (default MIN_PARALLEL_FLOPS). */
   minParallelFlops?: number;
@@ -72,18 +72,20 @@ export interface NodeKernelsOptions extends PoolOptions {
 /**
  * WebAssembly SIMD kernels, or null if they cannot be instantiated (no SIMD support, missing
  * file). Each call returns a new instance with its own memory; the compiled module is shared.
- * With threads > 1 the memory is shared and the workers start on the first large product.
+ * With threads > 1 the memory is shared and the workers start on the first large job.
  */
 export function wasmKernels(options: NodeKernelsOptions = {}): WasmKernels | null {
   if (wasmFailure !== null) return null;
   const threads = options.threads ?? 1;
   try {
-    if (threads === 1) return new WasmKernels(instantiate(false));
+    const auxInstance = () => instantiate(false);
+    if (threads === 1) return new WasmKernels(instantiate(false), { auxInstance });
     return new WasmKernels(instantiate(true), {
       threads,
       minParallelFlops: options.minParallelFlops,
       startPool: (setup, count) => startThreadPool(setup, count, options),
       replaceInstance: () => instantiate(false),
+      auxInstance,
     });
   } catch (error) {
     wasmFailure = error instanceof Error ? error.message : String(error);

@@ -1,8 +1,10 @@
 /**
- * Compute kernels: the float32 matrix product that dominates training time.
+ * Compute kernels: the float32 matrix product that dominates training time, and (wasm only) the
+ * other loops of a training step over float32 arrays (ArrayKernels).
  *
  * Two implementations share one contract: `wasm-simd` (src/kernels/groklab.wasm, built from
- * src/kernels/assembly by scripts/build-wasm.mjs) and `js`, a pure TypeScript fallback. Both are
+ * src/kernels/assembly by scripts/build-wasm.mjs; kernels-wasm.ts) and `js`, a pure TypeScript
+ * fallback, whose `arrays` is null: the ops then run their own TypeScript loops. Both are
  * deterministic: the same inputs give bit-identical outputs on every call, and the wasm kernels
  * give the same bits whatever their number of threads.
  *
@@ -16,11 +18,24 @@
  *   the pure TypeScript kernels (with a console warning).
  */
 import { UsageError } from '../util/errors.ts';
+import type { Arena } from './arena.ts';
+import { type KernelActivation, WasmKernels } from './kernels-wasm.ts';
+import { checkMatmulArgs } from './matmul-args.ts';
+
+export {
+  ACTIVATION_CODES,
+  CTRL_BYTES,
+  type KernelActivation,
+  MIN_PARALLEL_FLOPS,
+  WasmKernels,
+} from './kernels-wasm.ts';
 
 export interface Kernels {
   readonly name: 'wasm-simd' | 'js';
   /** Threads a large product runs on, the calling one included (1: single-threaded). */
   readonly threads: number;
+  /** The other loops of a training step, and arenas to keep tensors in; null: none (js). */
+  readonly arrays: ArrayKernels | null;
   /**
    * C = op(A)·op(B), or C += op(A)·op(B) when accumulate. Row-major, float32.
    * op(A) is m×k (A is stored k×m when transA), op(B) is k×n (B stored n×k when transB).
@@ -39,28 +54,175 @@ export interface Kernels {
   ): void;
 }
 
-/** Checks shapes, lengths (arrays may be longer than needed) and aliasing; throws RangeError. */
-function checkArgs(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number): void {
-  for (const [name, v] of [
-    ['m', m],
-    ['n', n],
-    ['k', k],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) {
-      throw new RangeError(`matmul: ${name} must be a non-negative integer, got ${v}`);
-    }
-  }
-  if (a.length < m * k) throw new RangeError(`matmul: a has ${a.length} elements, needs ${m * k}`);
-  if (b.length < k * n) throw new RangeError(`matmul: b has ${b.length} elements, needs ${k * n}`);
-  if (c.length < m * n) throw new RangeError(`matmul: c has ${c.length} elements, needs ${m * n}`);
-  if (overlaps(c, m * n, a, m * k) || overlaps(c, m * n, b, k * n)) {
-    throw new RangeError('matmul: c must not alias a or b');
-  }
+/**
+ * q, k or v rows for the attention kernels: `rows` itself, dense [batch, R, dim] (ids null), or
+ * looked up: row (b, r) at absolute position t = seq − R + r is rows[ids[b·seq + t]] + pos[t]
+ * (pos may be null), so that embedding-table rows need not be materialized.
+ */
+export interface AttentionSource {
+  rows: Float32Array;
+  pos: Float32Array | null;
+  ids: Int32Array | null;
 }
 
-function overlaps(x: Float32Array, xLen: number, y: Float32Array, yLen: number): boolean {
-  if (x.buffer !== y.buffer || xLen === 0 || yLen === 0) return false;
-  return x.byteOffset < y.byteOffset + yLen * 4 && y.byteOffset < x.byteOffset + xLen * 4;
+/** Where an AttentionSource's gradient goes: same layout (rows: dense or table; pos), null: not wanted. */
+export interface AttentionGrad {
+  rows: Float32Array | null;
+  pos: Float32Array | null;
+}
+
+/**
+ * Float32 loops of the training step besides the matrix product, each the counterpart of the
+ * TypeScript loop of an op in ops/ (same meaning, float32 arithmetic, results equal up to
+ * rounding). Arrays may be longer than needed; outputs must not overlap inputs unless stated.
+ * Null arguments are absent (nothing computed for them).
+ */
+export interface ArrayKernels {
+  /** A new arena in the kernels' memory, for a model's activations (arena.ts). */
+  newArena(): Arena;
+  fill(x: Float32Array, value: number): void;
+  copy(dst: Float32Array, src: Float32Array): void;
+  /** dst += src. */
+  accumulate(dst: Float32Array, src: Float32Array): void;
+  /** pre += bias on each of `rows` rows (if bias), then post = act(pre) (if post; may be pre). */
+  biasAct(
+    pre: Float32Array,
+    post: Float32Array | null,
+    bias: Float32Array | null,
+    rows: number,
+    cols: number,
+    activation: KernelActivation,
+  ): void;
+  /**
+   * gx (+)= g·act′(x) over gx.length elements; with `sums`, the elements are `rows` rows and
+   * sums[j] += Σ_i (g·act′(x))[i, j] in row order (a bias gradient, as colSums would add it).
+   */
+  actBackward(
+    gx: Float32Array,
+    g: Float32Array,
+    x: Float32Array,
+    activation: KernelActivation,
+    accumulate: boolean,
+    rows?: number,
+    sums?: Float32Array | null,
+  ): void;
+  /** out[i] = a[i] + b[i mod b.length] over out.length elements. */
+  addRepeat(out: Float32Array, a: Float32Array, b: Float32Array): void;
+  /** dst[j] (+)= Σ_i src[i, j] of a rows×cols matrix, row by row in order. */
+  colSums(dst: Float32Array, src: Float32Array, rows: number, cols: number, accumulate: boolean): void;
+  /** See ops/embedding.ts embedRows (pos null: no positional table). */
+  embedRows(
+    out: Float32Array,
+    table: Float32Array,
+    pos: Float32Array | null,
+    ids: Int32Array,
+    batch: number,
+    seq: number,
+    first: number,
+    dim: number,
+  ): void;
+  /** Adds embedRows' adjoint into gt and gp. */
+  embedRowsBackward(
+    gt: Float32Array | null,
+    gp: Float32Array | null,
+    g: Float32Array,
+    ids: Int32Array,
+    batch: number,
+    seq: number,
+    first: number,
+    dim: number,
+  ): void;
+  /** See ops/embedding.ts gatherSum. */
+  rowSums(
+    out: Float32Array,
+    table: Float32Array,
+    ids: Int32Array,
+    batch: number,
+    seq: number,
+    vocab: number,
+    dim: number,
+  ): void;
+  /** Adds rowSums' adjoint into gt. */
+  scatterRowSums(
+    gt: Float32Array,
+    g: Float32Array,
+    ids: Int32Array,
+    batch: number,
+    seq: number,
+    vocab: number,
+    dim: number,
+  ): void;
+  /** See ops/attention.ts; writes out and probs. */
+  attentionForward(
+    out: Float32Array,
+    probs: Float32Array,
+    q: AttentionSource,
+    k: AttentionSource,
+    v: AttentionSource,
+    batch: number,
+    tq: number,
+    seq: number,
+    dim: number,
+    heads: number,
+  ): void;
+  /** Adds the attention gradients into the targets of q, k and v. */
+  attentionBackward(
+    gq: AttentionGrad,
+    gk: AttentionGrad,
+    gv: AttentionGrad,
+    g: Float32Array,
+    probs: Float32Array,
+    q: AttentionSource,
+    k: AttentionSource,
+    v: AttentionSource,
+    batch: number,
+    tq: number,
+    seq: number,
+    dim: number,
+    heads: number,
+  ): void;
+  /** See ops/layernorm.ts; writes out, normed and invStd (rows values). */
+  layerNormForward(
+    out: Float32Array,
+    normed: Float32Array,
+    invStd: Float32Array,
+    x: Float32Array,
+    gain: Float32Array,
+    bias: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
+  /** Adds LayerNorm's gradients into gx, gGain, gBias. */
+  layerNormBackward(
+    gx: Float32Array | null,
+    gGain: Float32Array | null,
+    gBias: Float32Array | null,
+    g: Float32Array,
+    normed: Float32Array,
+    invStd: Float32Array,
+    gain: Float32Array,
+    rows: number,
+    dim: number,
+  ): void;
+  /** Writes probs = softmax(x) per row; returns Σ_r (log Σ_j e^{x[r, j]} − x[r, labels[r]]). */
+  crossEntropyForward(
+    probs: Float32Array,
+    x: Float32Array,
+    labels: Int32Array,
+    n: number,
+    classes: number,
+  ): number;
+  /** gx (+)= scale·(probs − onehot(labels)), probs from crossEntropyForward. */
+  crossEntropyBackward(
+    gx: Float32Array,
+    probs: Float32Array,
+    labels: Int32Array,
+    n: number,
+    classes: number,
+    scale: number,
+    accumulate: boolean,
+  ): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +231,7 @@ function overlaps(x: Float32Array, xLen: number, y: Float32Array, yLen: number):
 class JsKernels implements Kernels {
   readonly name = 'js';
   readonly threads = 1;
+  readonly arrays = null;
   /** op(B) as a k×n row-major copy when B is transposed; grown, never shrunk. */
   private scratch = new Float32Array(0);
 
@@ -83,7 +246,7 @@ class JsKernels implements Kernels {
     transB: boolean,
     accumulate: boolean,
   ): void {
-    checkArgs(a, b, c, m, n, k);
+    checkMatmulArgs(a, b, c, m, n, k);
     if (!accumulate) c.fill(0, 0, m * n);
     if (m === 0 || n === 0 || k === 0) return;
     const bk = transB ? this.transposed(b, n, k) : b;
@@ -198,11 +361,204 @@ export interface GemmExports {
   ): void;
 }
 
+/** All of src/kernels/assembly/index.ts's exports: the product and the ArrayKernels loops. */
+export interface KernelExports extends GemmExports {
+  fill(dst: number, n: number, value: number): void;
+  copy(dst: number, src: number, n: number): void;
+  accumulate(dst: number, src: number, n: number): void;
+  biasAct(
+    pre: number,
+    post: number,
+    bias: number,
+    rows: number,
+    cols: number,
+    act: number,
+    r0: number,
+    r1: number,
+  ): void;
+  actBackward(
+    gx: number,
+    g: number,
+    x: number,
+    rows: number,
+    cols: number,
+    act: number,
+    accumulate: number,
+    sums: number,
+    c0: number,
+    c1: number,
+  ): void;
+  addRepeat(out: number, a: number, b: number, n: number, m: number, r0: number, r1: number): void;
+  colSums(
+    dst: number,
+    src: number,
+    rows: number,
+    cols: number,
+    accumulate: number,
+    c0: number,
+    c1: number,
+  ): void;
+  embedRows(
+    out: number,
+    table: number,
+    pos: number,
+    ids: number,
+    batch: number,
+    seq: number,
+    first: number,
+    dim: number,
+    b0: number,
+    b1: number,
+  ): void;
+  embedRowsBackward(
+    gt: number,
+    gp: number,
+    g: number,
+    ids: number,
+    batch: number,
+    seq: number,
+    first: number,
+    dim: number,
+  ): void;
+  rowSums(
+    out: number,
+    table: number,
+    ids: number,
+    batch: number,
+    seq: number,
+    vocab: number,
+    dim: number,
+  ): void;
+  scatterRowSums(
+    gt: number,
+    g: number,
+    ids: number,
+    batch: number,
+    seq: number,
+    vocab: number,
+    dim: number,
+  ): void;
+  attentionForward(
+    out: number,
+    probs: number,
+    work: number,
+    qb: number,
+    qp: number,
+    qi: number,
+    kb: number,
+    kp: number,
+    ki: number,
+    vb: number,
+    vp: number,
+    vi: number,
+    batch: number,
+    tq: number,
+    seq: number,
+    dim: number,
+    heads: number,
+    b0: number,
+    b1: number,
+  ): void;
+  attentionBackward(
+    gqb: number,
+    gqp: number,
+    gkb: number,
+    gkp: number,
+    gvb: number,
+    gvp: number,
+    g: number,
+    probs: number,
+    work: number,
+    qb: number,
+    qp: number,
+    qi: number,
+    kb: number,
+    kp: number,
+    ki: number,
+    vb: number,
+    vp: number,
+    vi: number,
+    batch: number,
+    tq: number,
+    seq: number,
+    dim: number,
+    heads: number,
+  ): void;
+  layerNormForward(
+    out: number,
+    normed: number,
+    invStd: number,
+    x: number,
+    gain: number,
+    bias: number,
+    rows: number,
+    dim: number,
+    eps: number,
+    r0: number,
+    r1: number,
+  ): void;
+  layerNormBackward(
+    gx: number,
+    gGain: number,
+    gBias: number,
+    g: number,
+    normed: number,
+    invStd: number,
+    gain: number,
+    rows: number,
+    dim: number,
+  ): void;
+  crossEntropyForward(
+    probs: number,
+    x: number,
+    labels: number,
+    n: number,
+    classes: number,
+    r0: number,
+    r1: number,
+  ): number;
+  crossEntropyBackward(
+    gx: number,
+    probs: number,
+    labels: number,
+    n: number,
+    classes: number,
+    scale: number,
+    accumulate: number,
+    r0: number,
+    r1: number,
+  ): void;
+}
+
+/** Names of the functions a groklab.wasm must export. */
+const KERNEL_EXPORTS = [
+  'heapBase',
+  'workBytes',
+  'matmul',
+  'fill',
+  'copy',
+  'accumulate',
+  'biasAct',
+  'actBackward',
+  'addRepeat',
+  'colSums',
+  'embedRows',
+  'embedRowsBackward',
+  'rowSums',
+  'scatterRowSums',
+  'attentionForward',
+  'attentionBackward',
+  'layerNormForward',
+  'layerNormBackward',
+  'crossEntropyForward',
+  'crossEntropyBackward',
+] as const;
+
 /** The module instantiated on a memory (its import env.memory). */
 export interface WasmInstance {
   readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
-  readonly exports: GemmExports;
+  readonly exports: KernelExports;
 }
 
 /** One product for a GemmPool: byte offsets into the shared memory, sizes, flags. */
@@ -225,6 +581,8 @@ export interface PoolSetup {
   readonly ctrl: number;
   /** Byte offset of each thread's workspace; work[0] is the calling thread's. */
   readonly work: readonly number[];
+  /** Export names of the range kernels, kind 1, 2, … (kernels-wasm.ts RANGE_KERNELS). */
+  readonly kernels: readonly string[];
 }
 
 /**
@@ -239,8 +597,26 @@ export interface GemmPool {
    * to the memory, which must be given up. Throws what the calling thread's share throws.
    */
   run(job: GemmJob): boolean;
+  /**
+   * Runs range kernel `kind` (PoolSetup.kernels[kind − 1]) on `args` and each [start, end) of
+   * `ranges` (flattened pairs), the calling thread and the workers sharing the ranges; each range's
+   * return value goes to `results` (if given). Argument `workArg` (if ≥ 0) is a workspace: each
+   * thread passes its own. True when done; false as for run().
+   */
+  runRanges(
+    kind: number,
+    args: readonly number[],
+    ranges: readonly number[],
+    results: Float64Array | null,
+    workArg?: number,
+  ): boolean;
   /** Wakes sleeping workers ahead of run(), so that waking overlaps copying the operands in. */
   wake(): void;
+  /**
+   * Whether sharing jobs pays off now (false while the workers get too little CPU to help: jobs
+   * then run on the calling thread alone, with the same results).
+   */
+  shouldShare(): boolean;
   /** Resolves once every worker is ready (false if the pool failed first). */
   ready(): Promise<boolean>;
   /** Chunks computed so far: all of them, and those computed by workers. */
@@ -256,245 +632,14 @@ export interface WasmKernelsOptions {
   startPool?: (setup: PoolSetup, threads: number) => GemmPool | null;
   /** A fresh single-threaded instance on its own memory, used once the pool failed. */
   replaceInstance?: () => WasmInstance;
+  /**
+   * A single-threaded instance on its own unshared memory, for calls whose operands do not fit
+   * the main memory without growing it under live arena views (made on first need; default: the
+   * main module instantiated synchronously).
+   */
+  auxInstance?: () => WasmInstance;
   /** Products of fewer flops (2·m·n·k) stay on the calling thread. */
   minParallelFlops?: number;
-}
-
-/** 64 KiB wasm pages. */
-const PAGE = 65536;
-/** Bytes at heapBase() reserved for the control words of a thread pool (src/engine/threads.ts). */
-export const CTRL_BYTES = 4096;
-/**
- * Below this many flops (2·m·n·k) a product stays on the calling thread: waking a sleeping
- * worker (~50 µs) costs about what it saves up to ~3 MFLOP (~100 µs on one thread).
- */
-export const MIN_PARALLEL_FLOPS = 3e6;
-// Offsets stay plain numbers (memory may pass 2 GiB, beyond what `>>` handles); the wasm i32
-// parameters take them modulo 2^32, which is what an unsigned address means.
-const align64 = (x: number): number => Math.ceil(x / 64) * 64;
-
-/**
- * Linear memory: [control words | one packing workspace per thread | C | A | B], from
- * heapBase() (the module has no static data). The region is grown with memory.grow when a call
- * needs more and is then reused, so a warm call allocates nothing except, once per output
- * length, a cached view of C. With a pool, every thread computes a disjoint part of C in place.
- */
-export class WasmKernels implements Kernels {
-  readonly name = 'wasm-simd';
-  private instance: WasmInstance;
-  private threadCount: number;
-  private pool: GemmPool | null = null;
-  private startPool: WasmKernelsOptions['startPool'] | null;
-  private readonly replaceInstance: (() => WasmInstance) | null;
-  private readonly minParallelFlops: number;
-  private ctrl = 0;
-  private work: number[] = [];
-  private cOffset = 0;
-  private heap!: Float32Array;
-  /** A float64 view of a shared memory: copies into shared memory are ~3× faster by 8 bytes. */
-  private heap64: Float64Array | null = null;
-  /** Views of C keyed by length, so that copying C out allocates nothing once warm. */
-  private cViews = new Map<number, Float32Array>();
-
-  constructor(instance: WasmInstance, options: WasmKernelsOptions = {}) {
-    const threads = options.threads ?? 1;
-    if (!Number.isSafeInteger(threads) || threads < 1)
-      throw new RangeError(`threads must be ≥ 1, got ${threads}`);
-    this.startPool = options.startPool ?? null;
-    this.threadCount = this.startPool !== null && isShared(instance.memory) ? threads : 1;
-    this.replaceInstance = options.replaceInstance ?? null;
-    this.minParallelFlops = options.minParallelFlops ?? MIN_PARALLEL_FLOPS;
-    this.instance = instance;
-    this.setInstance(instance);
-  }
-
-  /** Threads large products run on; drops to 1 if the pool fails. */
-  get threads(): number {
-    return this.threadCount;
-  }
-
-  matmul(
-    a: Float32Array,
-    b: Float32Array,
-    c: Float32Array,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-    accumulate: boolean,
-  ): void {
-    checkArgs(a, b, c, m, n, k);
-    if (m === 0 || n === 0) return;
-    if (k === 0) {
-      if (!accumulate) c.fill(0, 0, m * n);
-      return;
-    }
-    const pool = this.threadCount > 1 && 2 * m * n * k >= this.minParallelFlops ? this.ensurePool() : null;
-    pool?.wake();
-    let job = this.place(a, b, c, m, n, k, transA, transB, accumulate);
-    if (pool !== null) {
-      if (pool.run(job)) {
-        c.set(this.cView(m * n));
-        return;
-      }
-      // A worker failed: its share may be missing, or still being written. Start over on a
-      // fresh memory that no worker can reach.
-      this.dropThreads();
-      job = this.place(a, b, c, m, n, k, transA, transB, accumulate);
-    }
-    this.instance.exports.matmul(
-      job.c,
-      job.a,
-      job.b,
-      this.work[0],
-      m,
-      n,
-      k,
-      +transA,
-      +transB,
-      +accumulate,
-      0,
-      m,
-      0,
-      n,
-    );
-    c.set(this.cView(m * n));
-  }
-
-  /**
-   * Starts the worker threads now rather than on the first large product; resolves to the
-   * number of threads once they are all ready (1 if there are none or they failed).
-   */
-  async startThreads(): Promise<number> {
-    const pool = this.threadCount > 1 ? this.ensurePool() : null;
-    if (pool !== null && !(await pool.ready())) this.dropThreads();
-    return this.threadCount;
-  }
-
-  /** Chunks of products computed so far, and how many by workers (zeros without a pool). */
-  threadStats(): { chunks: number; workerChunks: number } {
-    return this.pool?.stats() ?? { chunks: 0, workerChunks: 0 };
-  }
-
-  /** Stops the worker threads; products then run on the calling thread. Idempotent. */
-  close(): void {
-    this.pool?.close();
-    this.pool = null;
-    this.startPool = null;
-    this.threadCount = 1;
-  }
-
-  private ensurePool(): GemmPool | null {
-    if (this.pool === null && this.startPool) {
-      const start = this.startPool;
-      this.startPool = null;
-      this.pool = start({ instance: this.instance, ctrl: this.ctrl, work: this.work }, this.threadCount);
-      if (this.pool === null) this.dropThreads();
-    }
-    return this.pool;
-  }
-
-  /** After a pool failure: single-threaded from now on, on a fresh memory when possible. */
-  private dropThreads(): void {
-    this.close();
-    if (this.replaceInstance !== null) this.setInstance(this.replaceInstance());
-  }
-
-  private setInstance(instance: WasmInstance): void {
-    this.instance = instance;
-    const ex = instance.exports;
-    this.ctrl = ex.heapBase();
-    const workBytes = align64(ex.workBytes());
-    const first = align64(this.ctrl + CTRL_BYTES);
-    this.work = Array.from({ length: this.threadCount }, (_, t) => first + t * workBytes);
-    this.cOffset = first + this.threadCount * workBytes;
-    this.views();
-  }
-
-  /** Copies the operands into memory (growing it if needed); returns their offsets. */
-  private place(
-    a: Float32Array,
-    b: Float32Array,
-    c: Float32Array,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-    accumulate: boolean,
-  ): GemmJob {
-    const cOff = this.cOffset;
-    const aOff = align64(cOff + m * n * 4);
-    const bOff = align64(aOff + m * k * 4);
-    this.reserve(bOff + k * n * 4);
-    this.copyIn(prefix(a, m * k), aOff);
-    this.copyIn(prefix(b, k * n), bOff);
-    if (accumulate) this.copyIn(prefix(c, m * n), cOff);
-    return { c: cOff, a: aOff, b: bOff, m, n, k, transA, transB, accumulate };
-  }
-
-  /** heap[offset/4 ..] = src, by 8-byte words when the memory is shared and both ends allow. */
-  private copyIn(src: Float32Array, offset: number): void {
-    const heap64 = this.heap64;
-    const length = src.length;
-    if (heap64 === null || length < 256 || src.byteOffset % 8 !== 0) {
-      this.heap.set(src, offset / 4);
-      return;
-    }
-    // offset is 64-byte aligned. A same-type typed-array copy moves bytes unchanged (NaN
-    // payloads included), so two floats per float64 is an exact copy.
-    const pairs = length >>> 1;
-    heap64.set(new Float64Array(src.buffer, src.byteOffset, pairs), offset / 8);
-    if (length % 2 !== 0) this.heap[offset / 4 + length - 1] = src[length - 1];
-  }
-
-  private reserve(bytes: number): void {
-    const memory = this.instance.memory;
-    const have = memory.buffer.byteLength;
-    if (bytes <= have) return;
-    try {
-      memory.grow(Math.ceil((bytes - have) / PAGE));
-    } catch (cause) {
-      throw new RangeError(
-        `wasm kernels: cannot grow memory to ${bytes} bytes (wasm32 memory is limited to 4 GiB)`,
-        { cause },
-      );
-    }
-    // Growing detaches the old buffer of an unshared memory; a shared one gets a new, longer
-    // buffer. Either way the views are renewed.
-    this.views();
-  }
-
-  private views(): void {
-    const buffer = this.instance.memory.buffer;
-    this.heap = new Float32Array(buffer);
-    this.heap64 = isShared(this.instance.memory)
-      ? new Float64Array(buffer, 0, buffer.byteLength >>> 3)
-      : null;
-    this.cViews.clear();
-  }
-
-  private cView(length: number): Float32Array {
-    let view = this.cViews.get(length);
-    if (view === undefined) {
-      if (this.cViews.size >= 64) this.cViews.clear();
-      const start = this.cOffset / 4;
-      view = this.heap.subarray(start, start + length);
-      this.cViews.set(length, view);
-    }
-    return view;
-  }
-}
-
-/** Whether a memory is shared (its buffer a SharedArrayBuffer, even where that global is hidden). */
-function isShared(memory: WebAssembly.Memory): boolean {
-  return !(memory.buffer instanceof ArrayBuffer);
-}
-
-/** The first `length` elements of `x` (no new view when that is all of it). */
-function prefix(x: Float32Array, length: number): Float32Array {
-  return x.length === length ? x : x.subarray(0, length);
 }
 
 /** Checks what the module exports and imports; throws an Error naming what is missing. */
@@ -504,7 +649,7 @@ export function checkModule(module: WebAssembly.Module): void {
       .filter((e) => e.kind === 'function')
       .map((e) => e.name),
   );
-  for (const name of ['heapBase', 'workBytes', 'matmul']) {
+  for (const name of KERNEL_EXPORTS) {
     if (!exported.has(name)) throw new Error(`wasm kernels: module does not export ${name}()`);
   }
   const imports = WebAssembly.Module.imports(module);
@@ -519,7 +664,7 @@ export function wasmInstance(
   memory: WebAssembly.Memory,
   instance: WebAssembly.Instance,
 ): WasmInstance {
-  return { module, memory, exports: instance.exports as unknown as GemmExports };
+  return { module, memory, exports: instance.exports as unknown as KernelExports };
 }
 
 /** The memory import of a module: its limits and where its flags byte is. */
@@ -609,9 +754,14 @@ export async function kernelsFromWasmBytes(bytes: BufferSource): Promise<Kernels
   const module = await WebAssembly.compile(unshared);
   checkModule(module);
   const limits = memoryImport(unshared);
-  const memory = new WebAssembly.Memory({ initial: limits?.initial ?? 1, maximum: limits?.maximum });
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  return new WasmKernels(wasmInstance(module, memory, instance));
+  const instantiate = async (): Promise<WasmInstance> => {
+    const memory = new WebAssembly.Memory({ initial: limits?.initial ?? 1, maximum: limits?.maximum });
+    return wasmInstance(module, memory, await WebAssembly.instantiate(module, { env: { memory } }));
+  };
+  const main = await instantiate();
+  // Instantiated now: browsers refuse synchronous instantiation of all but tiny modules.
+  const aux = await instantiate();
+  return new WasmKernels(main, { auxInstance: () => aux });
 }
 
 // ---------------------------------------------------------------------------------------------

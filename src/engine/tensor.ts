@@ -5,7 +5,18 @@
  *
  * float32 is the training dtype; float64 exists so that gradients can be checked against
  * finite differences with tight tolerances. Ops never mix dtypes.
+ *
+ * Storage is a JavaScript typed array, or, for float32 tensors made while an arena is active
+ * (arena.ts: a model's forward pass on the wasm kernels), a view of wasm memory that lives until
+ * the arena's next generation. Such a tensor's gradient is kept in the same arena, and so is the
+ * gradient of an op's output computed from arena tensors outside the arena (a model's logits):
+ * like PyTorch, which keeps no gradient of a non-leaf tensor after backward unless asked, the
+ * gradient of an intermediate result is only meant for the backward pass. Leaves (parameters)
+ * keep their gradients on the heap and never adopt arena storage.
  */
+import { type Arena, activeArena, inWasmMemory } from './arena.ts';
+import { getKernels } from './kernels-default.ts';
+
 export type DType = 'f32' | 'f64';
 export type Data = Float32Array | Float64Array;
 
@@ -22,8 +33,30 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Zero-filled storage: from the active arena for float32 (when it has room), else the heap. */
 export function allocate(dtype: DType, size: number): Data {
-  return dtype === 'f32' ? new Float32Array(size) : new Float64Array(size);
+  if (dtype === 'f64') return new Float64Array(size);
+  const arena = activeArena();
+  const x = arena?.alloc(size);
+  if (x == null) return new Float32Array(size);
+  arena?.zero(x);
+  return x;
+}
+
+/** Storage like allocate's, contents unspecified: for outputs an op writes in full. */
+export function allocateOutput(dtype: DType, size: number): Data {
+  if (dtype === 'f64') return new Float64Array(size);
+  return activeArena()?.alloc(size) ?? new Float32Array(size);
+}
+
+/**
+ * Storage an op keeps for its backward pass of `t` (contents unspecified): in t's arena while that
+ * generation lasts, else as allocateOutput.
+ */
+export function allocateFor(t: Tensor, size: number): Data {
+  if (t.dtype === 'f64') return new Float64Array(size);
+  const arena = t.arena;
+  return (arena?.holds(t.generation) ? arena.alloc(size) : null) ?? allocateOutput('f32', size);
 }
 
 export function dtypeOf(data: Data): DType {
@@ -44,6 +77,13 @@ export class Tensor {
   grad: Data | null = null;
   /** True for parameters and for anything computed from them while gradients are recorded. */
   readonly requiresGrad: boolean;
+  /**
+   * The arena (and its generation) holding this tensor's gradient, and its data when `dataInArena`;
+   * null: the heap.
+   */
+  arena: Arena | null = null;
+  generation = 0;
+  dataInArena = false;
   private parents: readonly Tensor[] = [];
   private backwardFn: (() => void) | null = null;
 
@@ -57,6 +97,12 @@ export class Tensor {
     this.size = size;
     this.dtype = dtypeOf(data);
     this.requiresGrad = requiresGrad;
+    const arena = activeArena();
+    if (arena?.owns(data)) {
+      this.arena = arena;
+      this.generation = arena.generation;
+      this.dataInArena = true;
+    }
   }
 
   static zeros(shape: readonly number[], dtype: DType = 'f32', requiresGrad = false): Tensor {
@@ -74,9 +120,22 @@ export class Tensor {
     return new Tensor(data, shape, true);
   }
 
-  /** The gradient buffer, allocated (zeroed) on first use. */
-  gradBuffer(): Data {
-    if (this.grad === null) this.grad = allocate(this.dtype, this.size);
+  /**
+   * The gradient buffer, allocated on first use: zero-filled, or with unspecified contents when
+   * `zero` is false (for a caller that checked `grad === null` and overwrites it in full). It lives
+   * in the tensor's arena while that generation lasts, else on the heap.
+   */
+  gradBuffer(zero = true): Data {
+    this.checkAlive();
+    if (this.grad === null) {
+      const arena = this.arena;
+      const x = arena?.holds(this.generation) ? arena.alloc(this.size) : null;
+      if (x === null) this.grad = allocate(this.dtype, this.size);
+      else {
+        if (zero) arena?.zero(x);
+        this.grad = x;
+      }
+    }
     return this.grad;
   }
 
@@ -84,13 +143,21 @@ export class Tensor {
    * Adds an output gradient that has this tensor's shape. When nothing has been accumulated yet the
    * array itself is adopted instead of copied: the op that produced `g` has finished its backward
    * pass, so nobody else reads or writes it afterwards. Only one input of an op may adopt a given `g`.
+   * A tensor without an arena (a parameter) does not adopt arena storage, which the next forward
+   * pass reuses.
    */
   receiveGrad(g: Data): void {
-    if (this.grad === null) {
+    this.checkAlive();
+    if (this.grad === null && (this.arena !== null || !inWasmMemory(g))) {
       this.grad = g;
       return;
     }
-    const own = this.grad;
+    const own = this.gradBuffer();
+    const arrays = getKernels().arrays;
+    if (arrays !== null && own instanceof Float32Array && g instanceof Float32Array && inWasmMemory(own)) {
+      arrays.accumulate(own, g);
+      return;
+    }
     for (let i = 0; i < g.length; i++) own[i] += g[i];
   }
 
@@ -123,6 +190,34 @@ export class Tensor {
     }
   }
 
+  /** Internal: this tensor's storage is `source`'s (a view such as a reshape). */
+  shareStorage(source: Tensor): void {
+    this.arena = source.arena;
+    this.generation = source.generation;
+    this.dataInArena = source.dataInArena;
+  }
+
+  /** Internal: keeps this (heap) op output's gradient in `source`'s arena. */
+  gradNear(source: Tensor): void {
+    this.arena = source.arena;
+    this.generation = source.generation;
+  }
+
+  /**
+   * Throws if this tensor's arena storage has been handed out again (see arena.ts): its data
+   * (`dataOnly`: as an op's input), or its data or gradient (in a backward pass).
+   */
+  checkAlive(dataOnly = false): void {
+    if (dataOnly && !this.dataInArena) return;
+    if (this.arena !== null && !this.arena.holds(this.generation)) {
+      throw new Error(
+        'groklab: a tensor from an earlier forward pass was used after the model ran forward again; ' +
+          "a model's activations and their gradients live until its next forward pass, so call " +
+          'backward() on a loss before the next forward pass of the same model',
+      );
+    }
+  }
+
   /** Internal: attach the autodiff record to an op's output. */
   static record(output: Tensor, parents: readonly Tensor[], backwardFn: () => void): Tensor {
     output.parents = parents;
@@ -146,10 +241,23 @@ export function opResult(
   inputs: readonly Tensor[],
   backward: (outGrad: Data) => void,
 ): Tensor {
-  const needsGrad = gradEnabled && inputs.some((t) => t.requiresGrad);
+  let needsGrad = false;
+  for (const t of inputs) {
+    t.checkAlive(true);
+    if (t.requiresGrad) needsGrad = gradEnabled;
+  }
   const out = new Tensor(data, shape, needsGrad);
+  for (const t of inputs) if (t.data === data) out.shareStorage(t);
   if (!needsGrad) return out;
-  return Tensor.record(out, inputs, () => backward(out.grad as Data));
+  if (out.arena === null) {
+    // Computed outside the arena from arena tensors: its gradient stays with theirs.
+    const near = inputs.find((t) => t.arena?.holds(t.generation));
+    if (near !== undefined) out.gradNear(near);
+  }
+  return Tensor.record(out, inputs, () => {
+    out.checkAlive();
+    backward(out.grad as Data);
+  });
 }
 
 function topologicalOrder(root: Tensor): Tensor[] {

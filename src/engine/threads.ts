@@ -1,5 +1,6 @@
 /**
- * Worker threads for the wasm matrix product (Node only; see kernels-node.ts).
+ * Worker threads for the wasm kernels (Node only; see kernels-node.ts): the matrix product, and
+ * the other kernels whose work splits into ranges of rows or columns (GemmPool.runRanges).
  *
  * Every thread runs an instance of the same compiled module on the same shared memory. A
  * product is cut into chunks, disjoint rectangles of C: bands of rows when m ≥ n, else bands of
@@ -8,6 +9,13 @@
  * and the workers, so a thread slowed down by other work on the machine takes fewer. Every
  * element of C is computed by one thread with the k-blocking of the whole product, so the
  * result is bit-identical for any number of threads (src/kernels/assembly/index.ts).
+ *
+ * A range kernel (KIND ≥ 1: bias and activation passes, column sums, look-ups, attention,
+ * LayerNorm, cross-entropy; kernels-wasm.ts RANGE_KERNELS) is cut the same way into ranges of
+ * rows, columns or sequences (planRanges), each computing its own outputs with the arithmetic of
+ * the single-threaded call; values summed across rows (the cross-entropy total) are summed per
+ * range of a size fixed by the problem alone, then in range order. So these too give the same
+ * bits for any number of threads.
  *
  * Synchronization is by Atomics on control words in the shared memory (no message per call):
  * - TICKET = generation << 11 | chunks left. The caller writes the job (PARAMS, the chunk table
@@ -22,14 +30,17 @@
  * Workers are started lazily (the first product large enough), are unref()'d so they never keep
  * the process alive, and die with it. A worker that throws reports it in ERROR; one that dies
  * or stops making progress (STALL) is detected by the caller's timed wait. Either way the pool
- * is closed with a warning and the product is computed again single-threaded on a fresh memory.
+ * is closed with a warning and the job is computed again single-threaded on a fresh memory
+ * (kernels-wasm.ts; unless it was adding into wasm-resident storage in place, which cannot be
+ * redone: that throws).
  *
  * Node built-ins come from process.getBuiltinModule rather than `import`: this module is
  * reachable from kernels-default.ts, which browser bundles include (where it is never run).
  */
 import type { Worker } from 'node:worker_threads';
 import { UsageError } from '../util/errors.ts';
-import { CTRL_BYTES, type GemmJob, type GemmPool, type PoolSetup } from './kernels.ts';
+import { CTRL_BYTES, type GemmJob, type GemmPool, type KernelExports, type PoolSetup } from './kernels.ts';
+import { MAX_CHUNKS } from './ranges.ts';
 
 /** Indices of the control words (Int32) at PoolSetup.ctrl; shared with threads-worker.mjs. */
 export const CTRL = {
@@ -43,10 +54,30 @@ export const CTRL = {
   WORKER_CHUNKS: 4,
   /** c, a, b, m, n, k, transA, transB, accumulate, chunk count. */
   PARAMS: 8,
-  /** i0, i1, j0, j1 of each chunk. */
+  /** 0: a product (PARAMS); k ≥ 1: the kernel named RANGE_KERNELS[k − 1], on ARGS. */
+  KIND: 18,
+  /** How many ARGS the kernel takes before its range. */
+  ARGC: 19,
+  /** Index of the argument each thread replaces with its own workspace (−1: none). */
+  WORK_ARG: 20,
+  /** i0, i1, j0, j1 of each chunk (a range kernel: start, end). */
   TABLE: 32,
+  /** Float64 index of the range kernel's arguments. */
+  ARGS_F64: 320,
+  /** Float64 index of each chunk's return value (range kernels that return one). */
+  RESULTS_F64: 352,
   INTS: CTRL_BYTES / 4,
 } as const;
+
+/** Most arguments a range kernel takes before its range (ARGS_F64 … RESULTS_F64). */
+export const MAX_ARGS = 32;
+
+/** Jobs are shared only while they run at least this many times faster than on one thread. */
+const MIN_SPEEDUP = 1.15;
+/** Wall time of shared jobs over which their speed-up is judged (ms). */
+const SPEEDUP_WINDOW_MS = 40;
+/** How long jobs stay on the calling thread once sharing did not pay off (ms). */
+const SOLO_MS = 2000;
 
 /** Bits of TICKET holding the chunks left; the generation is above them. */
 export const REM_BITS = 11;
@@ -54,7 +85,8 @@ const REM_MASK = (1 << REM_BITS) - 1;
 const GEN_MASK = (1 << (31 - REM_BITS)) - 1;
 /** Chunks per thread: several, so that a slowed thread leaves its share to the others. */
 const CHUNKS_PER_THREAD = 4;
-export const MAX_CHUNKS = 64;
+
+export { MAX_CHUNKS } from './ranges.ts';
 /** Most threads GROKLAB_THREADS may ask for; the default is one per core, at most 8. */
 export const MAX_THREADS = 16;
 const DEFAULT_MAX_THREADS = 8;
@@ -115,10 +147,18 @@ export function planChunks(m: number, n: number, threads: number): number[] {
 }
 
 export interface PoolOptions {
+  /**
+   * Run jobs on the calling thread alone while sharing them does not pay off (shouldShare;
+   * default true). Tests that need the workers to take part turn it off.
+   */
+  adaptive?: boolean;
   /** Give up on the workers when no chunk finishes for this long (ms). */
   stallMs?: number;
-  /** Tests only: make workers fail on their first chunk: throw, exit, or never finish it. */
-  fault?: 'throw' | 'exit' | 'hang';
+  /**
+   * Tests only: make workers fail on their first chunk (throw, exit, or never finish it), or
+   * take 20 ms more over each chunk (slow: as on a machine whose cores are busy).
+   */
+  fault?: 'throw' | 'exit' | 'hang' | 'slow';
 }
 
 const WORKER_URL = new URL('./threads-worker.mjs', import.meta.url);
@@ -141,18 +181,26 @@ export function startThreadPool(
 }
 
 function warn(reason: string): void {
-  process.emitWarning(`matmul continues on one thread: ${reason}`, { code: 'GROKLAB_THREADS' });
+  process.emitWarning(`the wasm kernels continue on one thread: ${reason}`, { code: 'GROKLAB_THREADS' });
 }
 
 class ThreadPool implements GemmPool {
   readonly threads: number;
   private readonly ctrl: Int32Array;
+  /** A range kernel's arguments, and each chunk's return value (views of the control words). */
+  private readonly args: Float64Array;
+  private readonly results: Float64Array;
   private readonly setup: PoolSetup;
   private readonly stallMs: number;
+  private readonly adaptive: boolean;
   private readonly workers: Worker[] = [];
   private readonly readyPromise: Promise<boolean>;
   private generation = 0;
   private chunksRun = 0;
+  /** Speed-up accounting (shouldShare): one-thread work and wall time of recent jobs, in ms. */
+  private windowWork = 0;
+  private windowWall = 0;
+  private soloUntil = 0;
   /** Why the pool stopped; null while it works. */
   private failure: string | null = null;
   private closed = false;
@@ -164,8 +212,11 @@ class ThreadPool implements GemmPool {
     this.threads = threads;
     this.setup = setup;
     this.stallMs = options.stallMs ?? 10_000;
+    this.adaptive = options.adaptive ?? true;
     this.ctrl = new Int32Array(memory.buffer, setup.ctrl, CTRL.INTS);
     this.ctrl.fill(0);
+    this.args = new Float64Array(memory.buffer, setup.ctrl + CTRL.ARGS_F64 * 8, MAX_ARGS);
+    this.results = new Float64Array(memory.buffer, setup.ctrl + CTRL.RESULTS_F64 * 8, MAX_CHUNKS);
     const ready: Array<Promise<boolean>> = [];
     try {
       for (let t = 1; t < threads; t++) {
@@ -176,6 +227,7 @@ class ThreadPool implements GemmPool {
             ctrl: setup.ctrl,
             work: setup.work[t],
             layout: CTRL,
+            kernels: setup.kernels,
             remBits: REM_BITS,
             spinMs: SPIN_US / 1000,
             fault: options.fault ?? null,
@@ -221,9 +273,8 @@ class ThreadPool implements GemmPool {
     const { c, a, b, m, n, k } = job;
     const [tA, tB, acc] = [+job.transA, +job.transB, +job.accumulate];
     const table = planChunks(m, n, this.threads);
-    const chunks = table.length / 4;
-    this.chunksRun += chunks;
-    if (chunks === 1) {
+    if (table.length === 4) {
+      this.chunksRun++;
       exports.matmul(c, a, b, work, m, n, k, tA, tB, acc, 0, m, 0, n);
       return true;
     }
@@ -238,8 +289,55 @@ class ThreadPool implements GemmPool {
     ctrl[p + 6] = tA;
     ctrl[p + 7] = tB;
     ctrl[p + 8] = acc;
-    ctrl[p + 9] = chunks;
+    ctrl[CTRL.KIND] = 0;
     ctrl.set(table, CTRL.TABLE);
+    return this.dispatch(table.length / 4, (q) => {
+      const t = CTRL.TABLE + 4 * q;
+      exports.matmul(c, a, b, work, m, n, k, tA, tB, acc, ctrl[t], ctrl[t + 1], ctrl[t + 2], ctrl[t + 3]);
+    });
+  }
+
+  runRanges(
+    kind: number,
+    args: readonly number[],
+    ranges: readonly number[],
+    results: Float64Array | null,
+    workArg = -1,
+  ): boolean {
+    if (this.failure !== null) return false;
+    const name = this.setup.kernels[kind - 1];
+    if (name === undefined || args.length > MAX_ARGS)
+      throw new RangeError(`runRanges: no kernel ${kind} of ${args.length} arguments`);
+    const chunks = ranges.length / 2;
+    if (chunks > MAX_CHUNKS) throw new RangeError(`runRanges: ${chunks} ranges, at most ${MAX_CHUNKS}`);
+    const ctrl = this.ctrl;
+    const fn = this.setup.instance.exports[name as keyof KernelExports] as unknown as (
+      ...a: number[]
+    ) => number;
+    ctrl[CTRL.KIND] = kind;
+    ctrl[CTRL.ARGC] = args.length;
+    ctrl[CTRL.WORK_ARG] = workArg;
+    this.args.set(args);
+    for (let q = 0; q < chunks; q++) {
+      ctrl[CTRL.TABLE + 4 * q] = ranges[2 * q];
+      ctrl[CTRL.TABLE + 4 * q + 1] = ranges[2 * q + 1];
+    }
+    const done = this.dispatch(chunks, (q) => {
+      const t = CTRL.TABLE + 4 * q;
+      this.results[q] = fn(...args, ctrl[t], ctrl[t + 1]) ?? 0;
+    });
+    if (done && results !== null) results.set(this.results.subarray(0, chunks));
+    return done;
+  }
+
+  /**
+   * Publishes a job of `chunks` chunks (described in the control words), computes chunks with
+   * `local` alongside the workers, and waits for all of them; false if the pool failed.
+   */
+  private dispatch(chunks: number, local: (q: number) => void): boolean {
+    const ctrl = this.ctrl;
+    this.chunksRun += chunks;
+    ctrl[CTRL.PARAMS + 9] = chunks;
     Atomics.store(ctrl, CTRL.FINISHED, 0);
     this.generation = (this.generation + 1) & GEN_MASK;
     let ticket = (this.generation << REM_BITS) | chunks;
@@ -247,6 +345,9 @@ class ThreadPool implements GemmPool {
     Atomics.notify(ctrl, CTRL.TICKET);
 
     // Claim chunks alongside the workers.
+    const start = performance.now();
+    let localTime = 0;
+    let localChunks = 0;
     let thrown: unknown = null;
     for (;;) {
       const left = ticket & REM_MASK;
@@ -257,17 +358,20 @@ class ThreadPool implements GemmPool {
         continue;
       }
       ticket--;
-      const q = CTRL.TABLE + 4 * (left - 1);
       if (thrown === null) {
+        const t0 = performance.now();
         try {
-          exports.matmul(c, a, b, work, m, n, k, tA, tB, acc, ctrl[q], ctrl[q + 1], ctrl[q + 2], ctrl[q + 3]);
+          local(left - 1);
         } catch (error) {
           thrown = error; // rethrown once the workers are done with this job
         }
+        localTime += performance.now() - t0;
+        localChunks++;
       }
       Atomics.add(ctrl, CTRL.FINISHED, 1);
     }
     const done = this.awaitFinished(chunks);
+    if (done && localChunks > 0) this.observe((localTime / localChunks) * chunks, performance.now() - start);
     if (thrown !== null) {
       if (!done) this.close();
       throw thrown;
@@ -279,6 +383,27 @@ class ThreadPool implements GemmPool {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Whether sharing jobs pays off now. On a machine whose cores are taken by other processes the
+   * workers get little CPU: a job then waits for them, and their spinning takes CPU from the
+   * calling thread. When the jobs of the last SPEEDUP_WINDOW_MS ran less than MIN_SPEEDUP times
+   * faster than the calling thread alone would have run them, jobs stay on the calling thread for
+   * SOLO_MS (the kernels' results are the same either way), then sharing is tried again.
+   */
+  shouldShare(): boolean {
+    return this.failure === null && (!this.adaptive || performance.now() >= this.soloUntil);
+  }
+
+  /** Accounts a finished job: `work` ms on one thread (estimated), done in `wall` ms. */
+  private observe(work: number, wall: number): void {
+    this.windowWork += work;
+    this.windowWall += wall;
+    if (this.windowWall < SPEEDUP_WINDOW_MS) return;
+    if (this.windowWork < MIN_SPEEDUP * this.windowWall) this.soloUntil = performance.now() + SOLO_MS;
+    this.windowWork = 0;
+    this.windowWall = 0;
   }
 
   /** Waits until `chunks` chunks are finished; false (pool failed) if progress stalls. */

@@ -1,4 +1,5 @@
-import { activate, add, gather, gatherSum, linear, reshape } from '../engine/ops.ts';
+import { ForwardArena } from '../engine/forward-arena.ts';
+import { gather, gatherSum, linear, reshape } from '../engine/ops.ts';
 import type { DType, Tensor } from '../engine/tensor.ts';
 import { Rng } from '../util/rng.ts';
 import type { Model, ModelIO } from './model.ts';
@@ -16,6 +17,7 @@ export class Mlp implements Model {
   private readonly embedDim: number;
   private readonly layers: Array<{ w: Tensor; b: Tensor }> = [];
   private readonly out: { w: Tensor; b: Tensor };
+  private readonly activations: ForwardArena;
 
   constructor(
     private readonly spec: MlpSpec,
@@ -42,23 +44,28 @@ export class Mlp implements Model {
       b: store.uniform('out.b', [io.numClasses], fanIn),
     };
     this.params = store.tensors;
+    this.activations = new ForwardArena(dtype);
   }
 
   forward(tokens: Int32Array, batch: number): Tensor {
     const { seqLen, vocabSize } = this.io;
     if (tokens.length !== batch * seqLen) throw new Error(`forward: expected ${batch}×${seqLen} tokens`);
     const first = this.layers[0];
-    const pre = this.embed
-      ? linear(
-          reshape(gather(this.embed, tokens, [batch, seqLen]), [batch, seqLen * this.embedDim]),
-          first.w,
-          first.b,
-        )
-      : add(gatherSum(first.w, tokens, batch, seqLen, vocabSize), first.b);
-    let h = activate(pre, this.spec.activation);
-    for (let l = 1; l < this.layers.length; l++) {
-      h = activate(linear(h, this.layers[l].w, this.layers[l].b), this.spec.activation);
-    }
+    const activation = this.spec.activation;
+    const h = this.activations.run(() => {
+      let h = this.embed
+        ? linear(
+            reshape(gather(this.embed, tokens, [batch, seqLen]), [batch, seqLen * this.embedDim]),
+            first.w,
+            first.b,
+            activation,
+          )
+        : gatherSum(first.w, tokens, batch, seqLen, vocabSize, first.b, activation);
+      for (let l = 1; l < this.layers.length; l++)
+        h = linear(h, this.layers[l].w, this.layers[l].b, activation);
+      return h;
+    });
+    // Outside the arena: the logits outlive the next forward pass.
     return linear(h, this.out.w, this.out.b);
   }
 }

@@ -1,4 +1,4 @@
-import { embedRows, matmul, reshape, takePosition } from '../engine/ops.ts';
+import { type AttentionInput, embedRows, matmul, reshape, takePosition } from '../engine/ops.ts';
 import type { Tensor } from '../engine/tensor.ts';
 
 /**
@@ -12,6 +12,8 @@ export interface ResidualInput {
   last(): Tensor;
   /** rows·W ([B·T, D_out]) or, with `lastOnly`, last·W ([B, D_out]). */
   project(w: Tensor, lastOnly: boolean): Tensor;
+  /** The same product as attention input, [B, T, D_out] ([B, 1, D_out] with `lastOnly`). */
+  projectRows(w: Tensor, lastOnly: boolean): AttentionInput;
 }
 
 /** Rows held as a tensor: products are matrix products. */
@@ -34,6 +36,10 @@ export class ResidualRows implements ResidualInput {
 
   project(w: Tensor, lastOnly: boolean): Tensor {
     return matmul(lastOnly ? this.last() : this.x, w);
+  }
+
+  projectRows(w: Tensor, lastOnly: boolean): AttentionInput {
+    return reshape(this.project(w, lastOnly), [this.batch, lastOnly ? 1 : this.seq, w.shape[1]]);
   }
 }
 
@@ -62,6 +68,12 @@ export class EmbeddingRows implements ResidualInput {
 
   project(w: Tensor, lastOnly: boolean): Tensor {
     return this.lookUp(matmul(this.embed, w), matmul(this.pos, w), lastOnly);
+  }
+
+  /** Left as a look-up into E·W and P·W: attention reads the rows without materializing them. */
+  projectRows(w: Tensor, lastOnly: boolean): AttentionInput {
+    const { tokens: ids, batch, seq } = this;
+    return { table: matmul(this.embed, w), positions: matmul(this.pos, w), ids, batch, seq, lastOnly };
   }
 
   /** table[token] + positional[position] for every row, or for the last position only. */

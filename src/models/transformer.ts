@@ -1,4 +1,5 @@
-import { activate, add, causalAttention, layerNorm, linear, matmul, reshape } from '../engine/ops.ts';
+import { ForwardArena } from '../engine/forward-arena.ts';
+import { add, causalAttention, layerNorm, linear, matmul, reshape } from '../engine/ops.ts';
 import type { DType, Tensor } from '../engine/tensor.ts';
 import { Rng } from '../util/rng.ts';
 import type { Model, ModelIO } from './model.ts';
@@ -25,7 +26,8 @@ interface Block {
  * PyTorch's defaults (embedding N(0,1), positions N(0,1/d), linear layers U(±1/√fan_in)) times α.
  * The final layer computes only the last position: for a causal model nothing else reaches the
  * logits, so the loss and all gradients are the same as computing every position. Products of the
- * embedding layer's output are table look-ups (see EmbeddingRows).
+ * embedding layer's output are table look-ups (see EmbeddingRows). Activations live in the model's
+ * arena until its next forward pass (forward-arena.ts); the returned logits are ordinary tensors.
  */
 export class Transformer implements Model {
   readonly params: Map<string, Tensor>;
@@ -34,6 +36,7 @@ export class Transformer implements Model {
   private readonly blocks: Block[] = [];
   private readonly lnFinal?: { gain: Tensor; bias: Tensor };
   private readonly unembed: Tensor;
+  private readonly activations: ForwardArena;
 
   constructor(
     private readonly spec: TransformerSpec,
@@ -67,17 +70,21 @@ export class Transformer implements Model {
     if (spec.layernorm === 'pre') this.lnFinal = norm('ln_final');
     this.unembed = store.uniform('unembed', [d, io.numClasses], d);
     this.params = store.tensors;
+    this.activations = new ForwardArena(dtype);
   }
 
   forward(tokens: Int32Array, batch: number): Tensor {
     const { seqLen } = this.io;
     if (tokens.length !== batch * seqLen) throw new Error(`forward: expected ${batch}×${seqLen} tokens`);
-    let x: ResidualInput = new EmbeddingRows(this.embed, this.pos, tokens, batch, seqLen);
-    for (let l = 0; l < this.blocks.length - 1; l++) {
-      x = new ResidualRows(this.block(this.blocks[l], x, batch, seqLen), batch, seqLen);
-    }
-    const last = this.block(this.blocks[this.blocks.length - 1], x, batch, 1);
-    const h = this.lnFinal ? layerNorm(last, this.lnFinal.gain, this.lnFinal.bias) : last;
+    const h = this.activations.run(() => {
+      let x: ResidualInput = new EmbeddingRows(this.embed, this.pos, tokens, batch, seqLen);
+      for (let l = 0; l < this.blocks.length - 1; l++) {
+        x = new ResidualRows(this.block(this.blocks[l], x, batch, seqLen), batch, seqLen);
+      }
+      const last = this.block(this.blocks[this.blocks.length - 1], x, batch, 1);
+      return this.lnFinal ? layerNorm(last, this.lnFinal.gain, this.lnFinal.bias) : last;
+    });
+    // Outside the arena: the logits outlive the next forward pass.
     return matmul(h, this.unembed);
   }
 
@@ -91,15 +98,15 @@ export class Transformer implements Model {
 
     const h =
       pre && blk.ln1 ? new ResidualRows(layerNorm(x.rows(), blk.ln1.gain, blk.ln1.bias), batch, seq) : x;
-    const k = reshape(h.project(blk.wk, false), [batch, seq, d]);
-    const v = reshape(h.project(blk.wv, false), [batch, seq, d]);
-    const q = reshape(h.project(blk.wq, lastOnly), [batch, queries, d]);
+    const k = h.projectRows(blk.wk, false);
+    const v = h.projectRows(blk.wv, false);
+    const q = h.projectRows(blk.wq, lastOnly);
     const attended = reshape(causalAttention(q, k, v, this.spec.heads).out, [batch * queries, d]);
     let y = add(lastOnly ? x.last() : x.rows(), matmul(attended, blk.wo));
     if (post && blk.ln1) y = layerNorm(y, blk.ln1.gain, blk.ln1.bias);
 
     const m = pre && blk.ln2 ? layerNorm(y, blk.ln2.gain, blk.ln2.bias) : y;
-    const hidden = activate(linear(m, blk.w1, blk.b1), this.spec.activation);
+    const hidden = linear(m, blk.w1, blk.b1, this.spec.activation);
     let out = add(y, linear(hidden, blk.w2, blk.b2));
     if (post && blk.ln2) out = layerNorm(out, blk.ln2.gain, blk.ln2.bias);
     return out;

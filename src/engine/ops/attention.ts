@@ -1,4 +1,8 @@
-import { allocate, assertSameDtype, type Data, opResult, type Tensor } from '../tensor.ts';
+import type { ArrayKernels, AttentionGrad, AttentionSource } from '../kernels.ts';
+import { allocate, allocateOutput, assertSameDtype, type Data, opResult, Tensor } from '../tensor.ts';
+import { arrayKernels } from './arrays.ts';
+import { embedRows } from './embedding.ts';
+import { reshape } from './shape.ts';
 
 export interface AttentionResult {
   /** [B, Tq, D]: per head, the attention-weighted values, heads side by side. */
@@ -6,6 +10,23 @@ export interface AttentionResult {
   /** [B, H, Tq, T] attention probabilities (for inspection). */
   probs: Data;
 }
+
+/**
+ * Rows that are embedding-table look-ups, not yet materialized: embedRows(table, positions, ids,
+ * batch, seq, lastOnly) as a [B, T, D] tensor ([B, 1, D] when lastOnly). Attention on the wasm
+ * kernels reads them in place; elsewhere they are materialized first.
+ */
+export interface LookedUpRows {
+  table: Tensor;
+  positions: Tensor;
+  ids: Int32Array;
+  batch: number;
+  seq: number;
+  lastOnly: boolean;
+}
+
+/** q, k or v of causalAttention. */
+export type AttentionInput = Tensor | LookedUpRows;
 
 /** Sizes shared by the forward and backward loops. */
 interface Dims {
@@ -16,30 +37,57 @@ interface Dims {
   heads: number;
 }
 
+function isLookUp(x: AttentionInput): x is LookedUpRows {
+  return !(x instanceof Tensor);
+}
+
+/** [B, R, D] of an input. */
+function shapeOf(x: AttentionInput): readonly number[] {
+  if (!isLookUp(x)) return x.shape;
+  return [x.batch, x.lastOnly ? 1 : x.seq, x.table.shape[1]];
+}
+
+/** The rows as a tensor: look-ups are materialized (one embedRows op). */
+function materialize(x: AttentionInput): Tensor {
+  if (!isLookUp(x)) return x;
+  const rows = embedRows(x.table, x.positions, x.ids, x.batch, x.seq, x.lastOnly);
+  return reshape(rows, shapeOf(x));
+}
+
 /**
  * Multi-head causal self-attention, fused: q is [B, Tq, D] for the last Tq positions, k and v are
  * [B, T, D]; head h uses columns h·D/H … (h+1)·D/H − 1. Query i sits at absolute position T−Tq+i and
  * sees keys 0 … T−Tq+i. With Tq = 1 only the last position is computed, which is all a model that
- * reads its answer at the last position needs from its final layer.
+ * reads its answer at the last position needs from its final layer. Any of q, k, v may be
+ * embedding-table look-ups (LookedUpRows), which the wasm kernels read without materializing them.
  */
-export function causalAttention(q: Tensor, k: Tensor, v: Tensor, heads: number): AttentionResult {
-  const dtype = assertSameDtype('causalAttention', q, k, v);
-  if (q.shape.length !== 3 || k.shape.length !== 3 || v.shape.length !== 3) {
+export function causalAttention(
+  qIn: AttentionInput,
+  kIn: AttentionInput,
+  vIn: AttentionInput,
+  heads: number,
+): AttentionResult {
+  const [qs, ks, vs] = [shapeOf(qIn), shapeOf(kIn), shapeOf(vIn)];
+  if (qs.length !== 3 || ks.length !== 3 || vs.length !== 3) {
     throw new Error('causalAttention needs [B, T, D] tensors');
   }
-  const [batch, tq, dim] = q.shape;
-  const seq = k.shape[1];
-  if (
-    k.shape[0] !== batch ||
-    v.shape[0] !== batch ||
-    v.shape[1] !== seq ||
-    k.shape[2] !== dim ||
-    v.shape[2] !== dim
-  ) {
-    throw new Error(`causalAttention: shapes q[${q.shape}] k[${k.shape}] v[${v.shape}] do not match`);
+  const [batch, tq, dim] = qs;
+  const seq = ks[1];
+  if (ks[0] !== batch || vs[0] !== batch || vs[1] !== seq || ks[2] !== dim || vs[2] !== dim) {
+    throw new Error(`causalAttention: shapes q[${qs}] k[${ks}] v[${vs}] do not match`);
   }
+  for (const x of [qIn, kIn, vIn]) {
+    if (isLookUp(x) && x.seq !== seq) throw new Error('causalAttention: look-ups must span all positions');
+  }
+  if (isLookUp(kIn) && kIn.lastOnly) throw new Error('causalAttention: keys must cover all positions');
+  if (isLookUp(vIn) && vIn.lastOnly) throw new Error('causalAttention: values must cover all positions');
   if (tq > seq) throw new Error('causalAttention: more queries than keys');
   if (dim % heads !== 0) throw new Error(`causalAttention: d_model ${dim} not divisible by ${heads} heads`);
+  const leaves = [qIn, kIn, vIn].flatMap((x) => (isLookUp(x) ? [x.table, x.positions] : [x]));
+  const arrays = arrayKernels(...leaves.map((t) => t.data));
+  if (arrays !== null) return fusedAttention(qIn, kIn, vIn, { batch, tq, seq, dim, heads }, arrays);
+  const [q, k, v] = [materialize(qIn), materialize(kIn), materialize(vIn)];
+  const dtype = assertSameDtype('causalAttention', q, k, v);
   const dims: Dims = { batch, tq, seq, dim, heads };
   const out = allocate(dtype, batch * tq * dim);
   const probs = allocate(dtype, batch * heads * tq * seq);
@@ -57,6 +105,47 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, heads: number):
       dims,
     ),
   );
+  return { out: result, probs };
+}
+
+/** Attention on the wasm kernels, look-ups read in place; their gradients go to table and positions. */
+function fusedAttention(
+  q: AttentionInput,
+  k: AttentionInput,
+  v: AttentionInput,
+  dims: Dims,
+  arrays: ArrayKernels,
+): AttentionResult {
+  const { batch, tq, seq, dim, heads } = dims;
+  const source = (x: AttentionInput): AttentionSource =>
+    isLookUp(x)
+      ? { rows: x.table.data as Float32Array, pos: x.positions.data as Float32Array, ids: x.ids }
+      : { rows: x.data as Float32Array, pos: null, ids: null };
+  const [qs, ks, vs] = [source(q), source(k), source(v)];
+  const out = allocateOutput('f32', batch * tq * dim) as Float32Array;
+  const probs = allocateOutput('f32', batch * heads * tq * seq) as Float32Array;
+  arrays.attentionForward(out, probs, qs, ks, vs, batch, tq, seq, dim, heads);
+  const grad = (t: Tensor) => (t.requiresGrad ? (t.gradBuffer() as Float32Array) : null);
+  const target = (x: AttentionInput): AttentionGrad =>
+    isLookUp(x) ? { rows: grad(x.table), pos: grad(x.positions) } : { rows: grad(x), pos: null };
+  const inputs = [q, k, v].flatMap((x) => (isLookUp(x) ? [x.table, x.positions] : [x]));
+  const result = opResult(out, [batch, tq, dim], inputs, (g) => {
+    arrays.attentionBackward(
+      target(q),
+      target(k),
+      target(v),
+      g as Float32Array,
+      probs,
+      qs,
+      ks,
+      vs,
+      batch,
+      tq,
+      seq,
+      dim,
+      heads,
+    );
+  });
   return { out: result, probs };
 }
 

@@ -1,4 +1,14 @@
-import { allocate, assertSameDtype, type Data, opResult, sizeOf, type Tensor } from '../tensor.ts';
+import type { ArrayKernels } from '../kernels.ts';
+import {
+  allocate,
+  allocateOutput,
+  assertSameDtype,
+  type Data,
+  opResult,
+  sizeOf,
+  type Tensor,
+} from '../tensor.ts';
+import { arrayKernels } from './arrays.ts';
 
 /**
  * Broadcasting binary ops (NumPy rules). The common cases, equal shapes and a trailing-shape
@@ -83,6 +93,8 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const dtype = assertSameDtype('add', a, b);
   if (a.size < b.size && repeatsInto(a.shape, b.shape)) return add(b, a);
   if (repeatsInto(b.shape, a.shape)) {
+    const arrays = arrayKernels(a.data, b.data);
+    if (arrays !== null) return addRepeated(a, b, arrays);
     // Fast path: equal shapes, or b repeated along a's leading axes.
     const out = allocate(dtype, a.size);
     const ad = a.data;
@@ -103,6 +115,20 @@ export function add(a: Tensor, b: Tensor): Tensor {
   return opResult(out, shape, [a, b], (g) => {
     if (a.requiresGrad) accumulate(a.gradBuffer(), g, aIndex);
     if (b.requiresGrad) accumulate(b.gradBuffer(), g, bIndex);
+  });
+}
+
+/** a + b with b repeated along a's leading axes, on the wasm loops. */
+function addRepeated(a: Tensor, b: Tensor, arrays: ArrayKernels): Tensor {
+  const out = allocateOutput('f32', a.size) as Float32Array;
+  arrays.addRepeat(out, a.data as Float32Array, b.data as Float32Array);
+  return opResult(out, a.shape, [a, b], (g) => {
+    // b first: once a has adopted g, a's other consumers may add into it.
+    if (b.requiresGrad) {
+      const add = b.grad !== null;
+      arrays.colSums(b.gradBuffer(false) as Float32Array, g as Float32Array, a.size / b.size, b.size, add);
+    }
+    if (a.requiresGrad) a.receiveGrad(g);
   });
 }
 
@@ -148,7 +174,20 @@ export function scale(x: Tensor, s: number): Tensor {
   );
 }
 
+/** An activation on the wasm loops: one pass forward, one pass back. */
+function activationOp(x: Tensor, activation: Activation, arrays: ArrayKernels): Tensor {
+  const out = allocateOutput('f32', x.size) as Float32Array;
+  const xd = x.data as Float32Array;
+  arrays.biasAct(xd, out, null, 1, x.size, activation);
+  return opResult(out, x.shape, [x], (g) => {
+    const add = x.grad !== null;
+    arrays.actBackward(x.gradBuffer(false) as Float32Array, g as Float32Array, xd, activation, add);
+  });
+}
+
 export function relu(x: Tensor): Tensor {
+  const arrays = arrayKernels(x.data);
+  if (arrays !== null) return activationOp(x, 'relu', arrays);
   const out = allocate(x.dtype, x.size);
   reluForward(x.data, out);
   return opResult(out, x.shape, [x], (g) => reluBackward(x.data, g, x.gradBuffer()));
@@ -165,6 +204,8 @@ function reluBackward(xd: Data, g: Data, gx: Data): void {
 /** x², the activation of the analytically solvable modular-arithmetic MLPs (Gromov 2023). */
 export function square(x: Tensor): Tensor {
   // Its own loops rather than `unary`: a hot activation should not call a function per element.
+  const arrays = arrayKernels(x.data);
+  if (arrays !== null) return activationOp(x, 'quadratic', arrays);
   const out = allocate(x.dtype, x.size);
   squareForward(x.data, out);
   return opResult(out, x.shape, [x], (g) => squareBackward(x.data, g, x.gradBuffer()));
@@ -182,6 +223,8 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 
 /** GELU, tanh approximation (as in GPT-2 and TransformerLens' gelu_new). */
 export function gelu(x: Tensor): Tensor {
+  const arrays = arrayKernels(x.data);
+  if (arrays !== null) return activationOp(x, 'gelu', arrays);
   return unary(
     x,
     (v) => 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v))),

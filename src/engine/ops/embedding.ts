@@ -1,10 +1,31 @@
-import { allocate, type Data, opResult, type Tensor } from '../tensor.ts';
+import { allocate, allocateFor, allocateOutput, type Data, opResult, type Tensor } from '../tensor.ts';
+import { arrayKernels } from './arrays.ts';
+import { type Activation, activate, add } from './elementwise.ts';
 
 /** Rows of a [V, D] table for each token id: [...ids shape, D]. The gradient scatter-adds into the rows. */
 export function gather(table: Tensor, ids: Int32Array, idsShape: readonly number[]): Tensor {
   const [vocab, dim] = table.shape;
   if (table.shape.length !== 2) throw new Error(`gather needs a [V, D] table, got [${table.shape}]`);
   checkIds(ids, vocab, 'gather');
+  const arrays = arrayKernels(table.data);
+  if (arrays !== null) {
+    // Rows of a table without positions: embedRows with one position per id.
+    const out = allocateOutput('f32', ids.length * dim) as Float32Array;
+    const td = table.data as Float32Array;
+    arrays.embedRows(out, td, null, ids, ids.length, 1, 0, dim);
+    return opResult(out, [...idsShape, dim], [table], (g) => {
+      arrays.embedRowsBackward(
+        table.gradBuffer() as Float32Array,
+        null,
+        g as Float32Array,
+        ids,
+        ids.length,
+        1,
+        0,
+        dim,
+      );
+    });
+  }
   const out = allocate(table.dtype, ids.length * dim);
   const td = table.data;
   for (let i = 0; i < ids.length; i++) out.set(td.subarray(ids[i] * dim, (ids[i] + 1) * dim), i * dim);
@@ -19,12 +40,61 @@ export function gather(table: Tensor, ids: Int32Array, idsShape: readonly number
 
 /**
  * Σ_t table[t·V + ids[b, t]] for ids of shape [B, T]: exactly one-hot(ids) flattened to [B, T·V]
- * times a [T·V, D] matrix, done as T row look-ups instead of a mostly-zero product.
+ * times a [T·V, D] matrix, done as T row look-ups instead of a mostly-zero product. With `bias`
+ * (and `activation`), act(Σ + bias): a one-hot first layer in one op, on the wasm kernels in one
+ * pass each way besides the look-ups (elsewhere as separate add and activation ops).
  */
-export function gatherSum(table: Tensor, ids: Int32Array, batch: number, seq: number, vocab: number): Tensor {
+export function gatherSum(
+  table: Tensor,
+  ids: Int32Array,
+  batch: number,
+  seq: number,
+  vocab: number,
+  bias?: Tensor,
+  activation?: Activation,
+): Tensor {
   const [rows, dim] = table.shape;
   if (rows !== seq * vocab) throw new Error(`gatherSum: table has ${rows} rows, expected ${seq}·${vocab}`);
+  if (bias !== undefined && bias.size !== dim) throw new Error(`gatherSum: bias must have ${dim} elements`);
   checkIds(ids, vocab, 'gatherSum');
+  const arrays = arrayKernels(table.data, ...(bias ? [bias.data] : []));
+  if (arrays === null && bias !== undefined) {
+    const sum = add(gatherSum(table, ids, batch, seq, vocab), bias);
+    return activation === undefined ? sum : activate(sum, activation);
+  }
+  if (arrays !== null) {
+    const pre = allocateOutput('f32', batch * dim) as Float32Array;
+    const td = table.data as Float32Array;
+    arrays.rowSums(pre, td, ids, batch, seq, vocab, dim);
+    if (bias === undefined) {
+      return opResult(pre, [batch, dim], [table], (g) =>
+        arrays.scatterRowSums(
+          table.gradBuffer() as Float32Array,
+          g as Float32Array,
+          ids,
+          batch,
+          seq,
+          vocab,
+          dim,
+        ),
+      );
+    }
+    const act = activation ?? 'none';
+    const post = act === 'none' ? pre : (allocateOutput('f32', batch * dim) as Float32Array);
+    arrays.biasAct(pre, act === 'none' ? null : post, bias.data as Float32Array, batch, dim, act);
+    const result = opResult(post, [batch, dim], [table, bias], (g) => {
+      // The gradient at the pre-activation, the bias gradient summed in the same pass.
+      const dPre = act === 'none' ? (g as Float32Array) : (allocateFor(result, batch * dim) as Float32Array);
+      const sums = bias.requiresGrad ? (bias.gradBuffer() as Float32Array) : null;
+      if (act === 'none') {
+        if (sums) arrays.colSums(sums, dPre, batch, dim, true);
+      } else arrays.actBackward(dPre, g as Float32Array, pre, act, false, batch, sums);
+      if (table.requiresGrad) {
+        arrays.scatterRowSums(table.gradBuffer() as Float32Array, dPre, ids, batch, seq, vocab, dim);
+      }
+    });
+    return result;
+  }
   const out = allocate(table.dtype, batch * dim);
   rowSums(table.data, ids, out, batch, seq, vocab, dim);
   return opResult(out, [batch, dim], [table], (g) =>
@@ -97,6 +167,17 @@ export function embedRows(
   if (ids.length !== batch * seq) throw new Error(`embedRows: ${ids.length} ids for ${batch}×${seq}`);
   checkIds(ids, vocab, 'embedRows');
   const first = lastOnly ? seq - 1 : 0;
+  const arrays = arrayKernels(table.data, positional.data);
+  if (arrays !== null) {
+    const out = allocateOutput('f32', batch * (seq - first) * dim) as Float32Array;
+    const td = table.data as Float32Array;
+    arrays.embedRows(out, td, positional.data as Float32Array, ids, batch, seq, first, dim);
+    return opResult(out, [batch * (seq - first), dim], [table, positional], (g) => {
+      const gt = table.requiresGrad ? (table.gradBuffer() as Float32Array) : null;
+      const gp = positional.requiresGrad ? (positional.gradBuffer() as Float32Array) : null;
+      arrays.embedRowsBackward(gt, gp, g as Float32Array, ids, batch, seq, first, dim);
+    });
+  }
   const out = allocate(table.dtype, batch * (seq - first) * dim);
   addRows(table.data, positional.data, ids, out, batch, seq, first, dim);
   return opResult(out, [batch * (seq - first), dim], [table, positional], (g) => {

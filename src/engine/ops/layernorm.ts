@@ -1,4 +1,5 @@
-import { allocate, assertSameDtype, opResult, type Tensor } from '../tensor.ts';
+import { allocate, allocateOutput, assertSameDtype, opResult, type Tensor } from '../tensor.ts';
+import { arrayKernels } from './arrays.ts';
 
 /** LayerNorm over the last axis with learned gain and bias (both [D]). */
 export function layerNorm(x: Tensor, gain: Tensor, bias: Tensor, eps = 1e-5): Tensor {
@@ -7,6 +8,28 @@ export function layerNorm(x: Tensor, gain: Tensor, bias: Tensor, eps = 1e-5): Te
   if (gain.size !== dim || bias.size !== dim)
     throw new Error(`layerNorm: gain/bias must have ${dim} elements`);
   const rows = x.size / dim;
+  const arrays = arrayKernels(x.data, gain.data, bias.data);
+  if (arrays !== null) {
+    const [xf, gf, bf] = [x.data, gain.data, bias.data] as Float32Array[];
+    const out = allocateOutput('f32', x.size) as Float32Array;
+    const normed = allocateOutput('f32', x.size) as Float32Array;
+    const invStd = allocateOutput('f32', rows) as Float32Array;
+    arrays.layerNormForward(out, normed, invStd, xf, gf, bf, rows, dim, eps);
+    return opResult(out, x.shape, [x, gain, bias], (g) => {
+      const grad = (t: Tensor) => (t.requiresGrad ? (t.gradBuffer() as Float32Array) : null);
+      arrays.layerNormBackward(
+        grad(x),
+        grad(gain),
+        grad(bias),
+        g as Float32Array,
+        normed,
+        invStd,
+        gf,
+        rows,
+        dim,
+      );
+    });
+  }
   const xd = x.data;
   const gd = gain.data;
   const bd = bias.data;

@@ -1,4 +1,5 @@
-import { allocate, type Data, opResult, type Tensor } from '../tensor.ts';
+import { allocate, allocateFor, type Data, opResult, type Tensor } from '../tensor.ts';
+import { arrayKernels } from './arrays.ts';
 import { logSumExp, softmaxRows } from './softmax.ts';
 
 function checkLabels(logits: Tensor, labels: Int32Array, op: string): [number, number] {
@@ -15,6 +16,18 @@ function checkLabels(logits: Tensor, labels: Int32Array, op: string): [number, n
 /** Mean cross-entropy of [N, C] logits against integer labels, fused with its log-softmax. */
 export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
   const [n, classes] = checkLabels(logits, labels, 'crossEntropy');
+  const arrays = arrayKernels(logits.data);
+  if (arrays !== null) {
+    // The softmax, kept for the backward pass (next to the logits' gradient).
+    const probs = allocateFor(logits, n * classes) as Float32Array;
+    const out = allocate('f32', 1);
+    out[0] = arrays.crossEntropyForward(probs, logits.data as Float32Array, labels, n, classes) / n;
+    return opResult(out, [], [logits], (g) => {
+      const add = logits.grad !== null;
+      const gx = logits.gradBuffer(false) as Float32Array;
+      arrays.crossEntropyBackward(gx, probs, labels, n, classes, g[0] / n, add);
+    });
+  }
   const xd = logits.data;
   let total = 0;
   for (let i = 0; i < n; i++) total += logSumExp(xd, i * classes, classes) - xd[i * classes + labels[i]];

@@ -1,5 +1,8 @@
+import type { ArrayKernels } from '../kernels.ts';
 import { getKernels } from '../kernels-default.ts';
-import { allocate, assertSameDtype, type Data, opResult, type Tensor } from '../tensor.ts';
+import { allocateFor, allocateOutput, assertSameDtype, type Data, opResult, type Tensor } from '../tensor.ts';
+import { arrayKernels } from './arrays.ts';
+import { type Activation, activate } from './elementwise.ts';
 
 export interface MatmulOptions {
   /** Use Aᵀ: A is stored k×m. */
@@ -19,29 +22,62 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [kb, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (k !== kb) throw new Error(`matmul: inner sizes differ (${k} vs ${kb}) for [${a.shape}]·[${b.shape}]`);
-  const out = allocate(dtype, m * n);
+  const out = allocateOutput(dtype, m * n);
   gemm(a.data, b.data, out, m, n, k, transA, transB, false);
   return opResult(out, [m, n], [a, b], (dC) => productBackward(a, b, dC, m, n, k, transA, transB));
 }
 
 /**
- * x·W + bias for x [N, K], W [K, M], bias [M]: the bias is added into the product's own buffer and
- * its gradient is the column sums of the output gradient, so no separate add op and buffer are needed.
+ * x·W + bias for x [N, K], W [K, M], bias [M], then `activation` if given: the bias (and the
+ * activation) are applied to the product's own buffer in one pass, and the bias gradient is the
+ * column sums of the (pre-activation) output gradient, so no separate ops and buffers are needed.
+ * Without the wasm kernels (float64, or GROKLAB_KERNELS=js) the activation is a separate op.
  */
-export function linear(x: Tensor, w: Tensor, bias: Tensor): Tensor {
+export function linear(x: Tensor, w: Tensor, bias: Tensor, activation?: Activation): Tensor {
   const dtype = assertSameDtype('linear', x, w, bias);
   if (x.shape.length !== 2 || w.shape.length !== 2 || x.shape[1] !== w.shape[0] || bias.size !== w.shape[1]) {
     throw new Error(`linear: shapes [${x.shape}]·[${w.shape}] + [${bias.shape}] do not match`);
   }
   const [m, k] = x.shape;
   const n = w.shape[1];
-  const out = allocate(dtype, m * n);
-  gemm(x.data, w.data, out, m, n, k, false, false, false);
-  addRowVector(out, bias.data, m, n);
-  return opResult(out, [m, n], [x, w, bias], (dC) => {
-    if (bias.requiresGrad) sumRows(dC, bias.gradBuffer(), m, n);
-    productBackward(x, w, dC, m, n, k, false, false);
+  const arrays = arrayKernels(x.data, w.data, bias.data);
+  if (activation !== undefined && arrays === null) return activate(linear(x, w, bias), activation);
+  const pre = allocateOutput(dtype, m * n);
+  gemm(x.data, w.data, pre, m, n, k, false, false, false);
+  if (arrays === null) {
+    addRowVector(pre, bias.data, m, n);
+    return opResult(pre, [m, n], [x, w, bias], (dC) => {
+      if (bias.requiresGrad) sumRows(dC, bias.gradBuffer(), m, n);
+      productBackward(x, w, dC, m, n, k, false, false);
+    });
+  }
+  const preF = pre as Float32Array;
+  const biasF = bias.data as Float32Array;
+  if (activation === undefined) {
+    arrays.biasAct(preF, null, biasF, m, n, 'none');
+    return opResult(pre, [m, n], [x, w, bias], (dC) => {
+      if (bias.requiresGrad) colSumsInto(bias, dC as Float32Array, m, n);
+      productBackward(x, w, dC, m, n, k, false, false);
+    });
+  }
+  const post = allocateOutput(dtype, m * n) as Float32Array;
+  arrays.biasAct(preF, post, biasF, m, n, activation);
+  const result = opResult(post, [m, n], [x, w, bias], (g) => {
+    // The gradient at the pre-activation: its own buffer, next to the output's gradient.
+    const dPre = allocateFor(result, m * n) as Float32Array;
+    // The bias gradient (column sums of dPre) in the same pass.
+    const sums = bias.requiresGrad ? (bias.gradBuffer() as Float32Array) : null;
+    arrays.actBackward(dPre, g as Float32Array, preF, activation, false, m, sums);
+    productBackward(x, w, dPre, m, n, k, false, false);
   });
+  return result;
+}
+
+/** bias.grad (+)= column sums of the m×n gradient g. */
+function colSumsInto(bias: Tensor, g: Float32Array, m: number, n: number): void {
+  const arrays = arrayKernels(g) as ArrayKernels;
+  const fresh = bias.grad === null;
+  arrays.colSums(bias.gradBuffer(false) as Float32Array, g, m, n, !fresh);
 }
 
 function addRowVector(out: Data, v: Data, rows: number, cols: number): void {
@@ -69,13 +105,16 @@ function productBackward(
   transA: boolean,
   transB: boolean,
 ): void {
+  // A gradient not yet allocated is written by the product rather than zeroed and added to.
   if (a.requiresGrad) {
-    if (!transA) gemm(dC, b.data, a.gradBuffer(), m, k, n, false, !transB, true);
-    else gemm(b.data, dC, a.gradBuffer(), k, m, n, transB, true, true);
+    const add = a.grad !== null;
+    if (!transA) gemm(dC, b.data, a.gradBuffer(false), m, k, n, false, !transB, add);
+    else gemm(b.data, dC, a.gradBuffer(false), k, m, n, transB, true, add);
   }
   if (b.requiresGrad) {
-    if (!transB) gemm(a.data, dC, b.gradBuffer(), k, n, m, !transA, false, true);
-    else gemm(dC, a.data, b.gradBuffer(), n, k, m, true, transA, true);
+    const add = b.grad !== null;
+    if (!transB) gemm(a.data, dC, b.gradBuffer(false), k, n, m, !transA, false, add);
+    else gemm(dC, a.data, b.gradBuffer(false), n, k, m, true, transA, add);
   }
 }
 

@@ -1,6 +1,8 @@
-// GEMM for groklab: C = op(A)·op(B), row-major float32, WebAssembly SIMD. Built by
-// scripts/build-wasm.mjs; loaded by src/engine/kernels.ts, which owns the memory layout:
-// it copies A, B (and C when accumulating) into linear memory and passes byte offsets.
+// Kernels of groklab, WebAssembly SIMD: the GEMM C = op(A)·op(B) (row-major float32) defined
+// here, and the other loops of a training step (elementwise, embedding, attention, norm, loss;
+// re-exported at the end). Built by scripts/build-wasm.mjs; loaded by src/engine/kernels-wasm.ts,
+// which owns the memory layout and passes byte offsets: operands already in linear memory (arena
+// tensors) are used in place, others are copied into scratch.
 //
 // Blocked as in BLIS/GotoBLAS: for each KC-deep slice, a KC×NC block of op(B) and an MC×KC
 // block of op(A) are packed into micro-panels, then the MR×NR micro-kernel sweeps the block.
@@ -101,3 +103,10 @@ function storeEdge(tile: usize, cp: usize, ldc: usize, mr: i32, nr: i32, add: bo
     }
   }
 }
+
+// The other kernels of a training step: they work in place on operands in linear memory.
+export { accumulate, actBackward, addRepeat, biasAct, colSums, copy, fill } from './elementwise';
+export { embedRows, embedRowsBackward, rowSums, scatterRowSums } from './embedding';
+export { attentionBackward, attentionForward } from './attention';
+export { layerNormBackward, layerNormForward } from './norm';
+export { crossEntropyBackward, crossEntropyForward } from './loss';
