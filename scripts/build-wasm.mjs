@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the AssemblyScript GEMM kernels (src/kernels/assembly) into src/kernels/groklab.wasm.
+// Builds the AssemblyScript kernels (src/kernels/assembly: the GEMM and the other loops of a
+// training step) into src/kernels/groklab.wasm.
 // Usage: node scripts/build-wasm.mjs [--out PATH]
 // The output is deterministic: test/kernels.test.ts rebuilds into a temp file and compares it
 // byte for byte with the committed artifact.
