@@ -342,3 +342,51 @@ test('training steps reuse the arena: wasm memory stops growing after the first 
     assert.equal(sizes[4], sizes[2], `memory after each step: ${sizes}`);
   });
 });
+
+test("init 'nanda': every matrix N(0, 1/fan_in), embedding and positions N(0, 1/d), zero biases", () => {
+  const spec: TransformerSpec = {
+    kind: 'transformer',
+    layers: 1,
+    d_model: 64,
+    heads: 4,
+    d_mlp: 256,
+    activation: 'relu',
+    layernorm: 'none',
+    init_scale: 1,
+    init: 'nanda',
+  };
+  const model = buildModel(spec, { vocabSize: 98, seqLen: 3, numClasses: 97 }, 0);
+  const rmsOf = (data: ArrayLike<number>) => {
+    let sum = 0;
+    for (let i = 0; i < data.length; i++) sum += data[i] * data[i];
+    return Math.sqrt(sum / data.length);
+  };
+  const std = (name: string) => {
+    const data = model.params.get(name)!.data;
+    return { rms: rmsOf(data), n: data.length };
+  };
+  // Closed form: the sample RMS of n draws of N(0, σ²) is σ within a relative error of ~1/√(2n);
+  // 5 standard errors is far beyond chance and far below the factor √3 (uniform) or 8 (N(0,1)) it guards.
+  for (const [name, sigma] of [
+    ['embed', 1 / 8],
+    ['pos', 1 / 8],
+    ['blocks.0.attn.wq', 1 / 8],
+    ['blocks.0.attn.wo', 1 / 8],
+    ['blocks.0.mlp.w1', 1 / 8],
+    ['blocks.0.mlp.w2', 1 / 16],
+    ['unembed', 1 / 8],
+  ] as const) {
+    const { rms, n } = std(name);
+    assert.ok(Math.abs(rms / sigma - 1) < 5 / Math.sqrt(2 * n), `${name}: rms ${rms} vs σ ${sigma}`);
+  }
+  for (const name of ['blocks.0.mlp.b1', 'blocks.0.mlp.b2'])
+    assert.ok(
+      model.params.get(name)!.data.every((v) => v === 0),
+      `${name} is zero`,
+    );
+  // The default stays PyTorch's: embedding N(0, 1).
+  const pytorch = buildModel({ ...spec, init: undefined }, { vocabSize: 98, seqLen: 3, numClasses: 97 }, 0);
+  const e = pytorch.params.get('embed')!.data;
+  const rms = rmsOf(e);
+  assert.ok(Math.abs(rms - 1) < 5 / Math.sqrt(2 * e.length), `pytorch embed rms ${rms}`);
+});

@@ -20,7 +20,7 @@ const adamw = {
   stop_patience: 1,
 } as const;
 
-/** Nanda et al.'s one-layer transformer: d_model 128, 4 heads, d_mlp 512, ReLU, no LayerNorm. */
+/** Nanda et al.'s one-layer transformer: d_model 128, 4 heads, d_mlp 512, ReLU, no LayerNorm, their init. */
 const nandaTransformer = {
   kind: 'transformer',
   layers: 1,
@@ -30,6 +30,7 @@ const nandaTransformer = {
   activation: 'relu',
   layernorm: 'none',
   init_scale: 1,
+  init: 'nanda',
 } as const;
 
 /** Built-in configurations. Each is a complete config; `--set key=value` changes single fields. */

@@ -22,6 +22,11 @@ export const transformerSpec = strictObject({
   }),
   layernorm: z.enum(['none', 'pre', 'post'], { error: 'layernorm must be one of none, pre, post' }),
   init_scale: initScale,
+  /**
+   * pytorch (the default when absent): PyTorch's defaults (embedding N(0,1), positions N(0,1/d), Linear U(±1/√fan_in));
+   * nanda: Nanda et al.'s code (every matrix N(0,1/fan_in), embedding and positions N(0,1/d), zero biases).
+   */
+  init: z.enum(['pytorch', 'nanda'], { error: 'init must be one of pytorch, nanda' }).optional(),
 }).refine((m) => m.d_model % m.heads === 0, {
   message: 'heads must divide d_model',
   path: ['heads'],

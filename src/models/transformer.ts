@@ -23,7 +23,7 @@ interface Block {
 /**
  * Decoder-only transformer with learned positions; the answer is read at the last position.
  * Weights are stored [in, out] so every projection is a plain x·W. Initialization follows
- * PyTorch's defaults (embedding N(0,1), positions N(0,1/d), linear layers U(±1/√fan_in)) times α.
+ * PyTorch's defaults or Nanda et al.'s code (`init`, see spec.ts), times α.
  * The final layer computes only the last position: for a causal model nothing else reaches the
  * logits, so the loss and all gradients are the same as computing every position. Products of the
  * embedding layer's output are table look-ups (see EmbeddingRows). Activations live in the model's
@@ -46,7 +46,13 @@ export class Transformer implements Model {
   ) {
     const d = spec.d_model;
     const store = new ParamStore(new Rng(seed), spec.init_scale, dtype);
-    this.embed = store.normal('embed', [io.vocabSize, d], 1);
+    const nanda = spec.init === 'nanda';
+    // A weight matrix [fanIn, out] and a bias under the chosen initialization.
+    const matrix = (name: string, shape: number[], fanIn: number) =>
+      nanda ? store.normal(name, shape, 1 / Math.sqrt(fanIn)) : store.uniform(name, shape, fanIn);
+    const bias = (name: string, size: number, fanIn: number) =>
+      nanda ? store.constant(name, [size], 0) : store.uniform(name, [size], fanIn);
+    this.embed = store.normal('embed', [io.vocabSize, d], nanda ? 1 / Math.sqrt(d) : 1);
     this.pos = store.normal('pos', [io.seqLen, d], 1 / Math.sqrt(d));
     const norm = (name: string) => ({
       gain: store.constant(`${name}.gain`, [d], 1),
@@ -56,19 +62,19 @@ export class Transformer implements Model {
       const name = `blocks.${l}`;
       this.blocks.push({
         ln1: spec.layernorm === 'none' ? undefined : norm(`${name}.ln1`),
-        wq: store.uniform(`${name}.attn.wq`, [d, d], d),
-        wk: store.uniform(`${name}.attn.wk`, [d, d], d),
-        wv: store.uniform(`${name}.attn.wv`, [d, d], d),
-        wo: store.uniform(`${name}.attn.wo`, [d, d], d),
+        wq: matrix(`${name}.attn.wq`, [d, d], d),
+        wk: matrix(`${name}.attn.wk`, [d, d], d),
+        wv: matrix(`${name}.attn.wv`, [d, d], d),
+        wo: matrix(`${name}.attn.wo`, [d, d], d),
         ln2: spec.layernorm === 'none' ? undefined : norm(`${name}.ln2`),
-        w1: store.uniform(`${name}.mlp.w1`, [d, spec.d_mlp], d),
-        b1: store.uniform(`${name}.mlp.b1`, [spec.d_mlp], d),
-        w2: store.uniform(`${name}.mlp.w2`, [spec.d_mlp, d], spec.d_mlp),
-        b2: store.uniform(`${name}.mlp.b2`, [d], spec.d_mlp),
+        w1: matrix(`${name}.mlp.w1`, [d, spec.d_mlp], d),
+        b1: bias(`${name}.mlp.b1`, spec.d_mlp, d),
+        w2: matrix(`${name}.mlp.w2`, [spec.d_mlp, d], spec.d_mlp),
+        b2: bias(`${name}.mlp.b2`, d, spec.d_mlp),
       });
     }
     if (spec.layernorm === 'pre') this.lnFinal = norm('ln_final');
-    this.unembed = store.uniform('unembed', [d, io.numClasses], d);
+    this.unembed = matrix('unembed', [d, io.numClasses], d);
     this.params = store.tensors;
     this.activations = new ForwardArena(dtype);
   }
