@@ -2,6 +2,7 @@ import { detectRun, formatStep } from '../measures/index.ts';
 import type { RunOutcome } from '../runner/session.ts';
 import type { RunSummary } from '../runs/index.ts';
 import type { EvalRecord } from '../train/trainer.ts';
+import { alignColumns } from '../util/text-table.ts';
 import { formatSeconds } from './progress.ts';
 
 export function printRunSummary(outcome: RunOutcome, out: NodeJS.WritableStream): void {
@@ -37,6 +38,5 @@ export function printRunsTable(runs: RunSummary[], runsDir: string, out: NodeJS.
     ];
   });
   const header = ['run', 'status', 'preset', 'step', 'train acc', 'test acc'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  for (const row of [header, ...rows]) out.write(`${row.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
+  for (const line of alignColumns(header, rows)) out.write(`${line}\n`);
 }

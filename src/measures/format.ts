@@ -1,4 +1,6 @@
 /** Human-readable output of `groklab detect`: a report for one result, a table for several. */
+
+import { alignColumns } from '../util/text-table.ts';
 import { type DetectOutcome, type DetectResult, isFailure, type SigmoidFit } from './types.ts';
 
 /** Steps: whole numbers from 100 up, 3 significant digits below (epochs may be fractional). */
@@ -130,13 +132,7 @@ export function formatTable(outcomes: DetectOutcome[]): string {
       String(o.issues.filter((i) => i.severity === 'warning').length),
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-      .join('  ')
-      .trimEnd();
-  const out = [line(header), ...rows.map(line), ''];
+  const out = [...alignColumns(header, rows, 2), ''];
   for (const o of outcomes) {
     const name = o.source.run_id ?? o.source.path ?? '(curve)';
     out.push(isFailure(o) ? `${name}: error: ${o.error}` : `${name}: ${o.verdict.reason}`);

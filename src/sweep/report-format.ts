@@ -3,6 +3,7 @@
  * plain-text table for the terminal, and report.md.
  */
 import { formatStep } from '../measures/index.ts';
+import { alignColumns } from '../util/text-table.ts';
 import type { SweepAxis, SweepCellRow, SweepRunRow } from './gather.ts';
 import { SEED_AXIS } from './gather.ts';
 import type { AxisValue } from './manifest.ts';
@@ -167,15 +168,7 @@ function cellTableRows(cells: SweepCellRow[], axes: SweepAxis[]): { header: stri
 }
 
 function plainTable(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  return `${[header, ...body]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return `${alignColumns(header, body).join('\n')}\n`;
 }
 
 function markdownTable(header: string[], body: string[][]): string {

@@ -1,6 +1,7 @@
 /** The table printed when a sweep ends: every run with its axis values, state and final accuracies. */
 import path from 'node:path';
 import { detectRun } from '../measures/index.ts';
+import { alignColumns } from '../util/text-table.ts';
 import { shortKey } from './config-keys.ts';
 import type { RunReport } from './pool.ts';
 import type { SweepAxis } from './spec.ts';
@@ -31,13 +32,7 @@ export function formatSweepTable(
       r.state === 'finished' ? verdictOf(path.join(runsDir, r.runId)) : '-',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const lines = [header, ...rows].map((row) =>
-    row
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd(),
-  );
+  const lines = alignColumns(header, rows);
   const problems = reports.filter((r) => r.message !== undefined && r.state !== 'finished');
   for (const r of problems) lines.push(`${r.runId}: ${r.state}: ${r.message}`);
   return `${lines.join('\n')}\n`;
