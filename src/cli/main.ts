@@ -6,7 +6,7 @@ import { PRESETS } from '../config/presets.ts';
 import { GROKLAB_VERSION } from '../config/schema.ts';
 import { type RunHooks, type RunOutcome, resumeRun, startRun } from '../runner/session.ts';
 import { listRuns } from '../runs/index.ts';
-import { UsageError } from '../util/errors.ts';
+import { CommandExit, UsageError } from '../util/errors.ts';
 import { registerAnalyze } from './analyze.ts';
 import { registerDetect } from './detect.ts';
 import { registerPlot } from './plot.ts';
@@ -105,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
+    if (err instanceof CommandExit) return err.code;
     if (err instanceof UsageError) {
       for (const p of err.problems) process.stderr.write(`groklab: ${p.field}: ${p.message}\n`);
       return 2;

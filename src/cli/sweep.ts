@@ -22,7 +22,7 @@ import { checkRedisReachable, parseRedisUrl, redactRedisUrl } from '../sweep/red
 import { parseSweepSpec, readSweepSpecFile } from '../sweep/spec.ts';
 import { formatSweepTable } from '../sweep/table.ts';
 import { runWorker } from '../sweep/worker.ts';
-import { UsageError } from '../util/errors.ts';
+import { CommandExit, UsageError } from '../util/errors.ts';
 
 const defaultRunsDir = () => process.env.GROKLAB_RUNS ?? 'runs';
 
@@ -82,7 +82,7 @@ export function registerSweep(program: Command): void {
     .option('--dry-run', 'check the spec and list the runs; write nothing')
     .option('--quiet', 'no progress output')
     .action(async (specFile: string | undefined, opts: SweepCliOptions) => {
-      setExitCode(await sweepCommand(specFile, opts));
+      exitWith(await sweepCommand(specFile, opts));
     });
 
   program
@@ -126,7 +126,7 @@ export function registerSweep(program: Command): void {
         if (!opts.quiet || level === 'warn')
           process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
       };
-      setExitCode(
+      exitWith(
         await runWorker({
           target,
           runsDir: opts.runsDir,
@@ -263,17 +263,9 @@ function queueTarget(url: string, queueName: string): QueueTarget {
   return { url, connection: parseRedisUrl(url), queueName };
 }
 
-/**
- * main() returns 0 once an action completes and bin/groklab.mjs assigns that to process.exitCode,
- * so a command that must end with another code (1: some runs failed, 130: interrupted) sets it
- * again when the process exits.
- */
-function setExitCode(code: number): void {
-  if (code === 0) return;
-  process.exitCode = code;
-  process.once('exit', () => {
-    process.exitCode = code;
-  });
+/** Ends the command with `code` (0: nothing to do). */
+function exitWith(code: number): void {
+  if (code !== 0) throw new CommandExit(code);
 }
 
 function positiveInt(field: string) {

@@ -18,3 +18,14 @@ export class UsageError extends Error {
     this.problems = list;
   }
 }
+
+/**
+ * A command that ran to its end but must exit with `code` (1: some sweep runs failed, 130:
+ * interrupted). It has already reported why; the CLI only turns it into the exit code.
+ */
+export class CommandExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit code ${code}`);
+    this.name = 'CommandExit';
+  }
+}
