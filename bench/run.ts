@@ -1,7 +1,8 @@
 // Training-step benchmark: median ms per training step for the built-in presets, the matrix-product
-// GFLOP/s that achieves, peak memory, and the PyTorch peer (../shared/peers/torch_grok.py) on
-// nanda-113 when Debian's python3-torch is present. groklab and the peer are measured in alternating
-// rounds so that both see the same machine load; the ratio of their medians is the figure to compare.
+// GFLOP/s that achieves, peak memory, and, when Debian's python3-torch is present, two PyTorch peers
+// on nanda-113: ../shared/peers/torch_grok.py (every position computed) and peers/torch_last_position.py
+// (only what the loss reads). groklab and the peers are measured in alternating rounds so that all
+// see the same machine load; the ratios of their medians are the figures to compare.
 // The load average before and after is printed: on a shared machine it says how much to trust them.
 //   npm run bench -- [--steps 20] [--rounds 3] [--presets nanda-113,demo] [--no-peer]
 import { spawnSync } from 'node:child_process';
@@ -56,23 +57,35 @@ function benchPreset(trainer: Trainer): { ms: number; gflopPerStep: number } {
   return { ms: median(times), gflopPerStep: (matmulFlops() - flopsBefore) / steps / 1e9 };
 }
 
-const peerScript = path.resolve(import.meta.dirname, '../../shared/peers/torch_grok.py');
+/** The PyTorch peers, both on nanda-113: the one of issue 3 and our last-position variant. */
+const PEERS = [
+  {
+    name: 'full sequence',
+    script: path.resolve(import.meta.dirname, '../../shared/peers/torch_grok.py'),
+    args: ['--device', 'cpu'],
+  },
+  {
+    name: 'last position',
+    script: path.resolve(import.meta.dirname, 'peers/torch_last_position.py'),
+    args: [],
+  },
+];
 const peerAvailable =
   withPeer &&
-  existsSync(peerScript) &&
+  PEERS.every((peer) => existsSync(peer.script)) &&
   spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
-/** The PyTorch peer's median ms/step for nanda-113 (its default configuration). */
-function peerNanda(): number {
+/** A PyTorch peer's median ms/step for nanda-113. */
+function peerNanda(peer: (typeof PEERS)[number]): number {
   const r = spawnSync(
     '/usr/bin/python3',
-    [peerScript, '--device', 'cpu', '--threads', '1', '--bench', String(steps)],
+    [peer.script, ...peer.args, '--threads', '1', '--bench', String(steps)],
     {
       encoding: 'utf8',
       env: { ...process.env, OPENBLAS_NUM_THREADS: '2' },
     },
   );
-  if (r.status !== 0) throw new Error(`PyTorch peer failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`PyTorch peer (${peer.name}) failed: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   return (JSON.parse(line) as { median_ms_per_step: number }).median_ms_per_step;
 }
@@ -95,14 +108,16 @@ console.log(
 const trainers = new Map(presets.map((name) => [name, trainerFor(name)]));
 const ours = new Map<string, number[]>(presets.map((name) => [name, []]));
 const flops = new Map<string, number>();
-const peer: number[] = [];
+const peerTimes = PEERS.map((): number[] => []);
 for (let round = 0; round < rounds; round++) {
   for (const name of presets) {
     const { ms, gflopPerStep } = benchPreset(trainers.get(name) as Trainer);
     ours.get(name)?.push(ms);
     flops.set(name, gflopPerStep);
   }
-  if (peerAvailable) peer.push(peerNanda());
+  if (peerAvailable) {
+    for (const [i, peer] of PEERS.entries()) peerTimes[i].push(peerNanda(peer));
+  }
 }
 
 for (const name of presets) {
@@ -118,24 +133,21 @@ console.log(
   `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB` +
     (wasmBytes > 0 ? ` (wasm memory ${(wasmBytes / 2 ** 20).toFixed(0)} MiB)` : ''),
 );
+const rounded = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+const nanda = ours.get('nanda-113') ?? [];
 if (!peerAvailable)
   console.log('PyTorch peer: not available (apt-get install -y python3-torch libopenblas0-pthread)');
-else {
-  const peerMs = median(peer);
-  console.log(
-    `PyTorch peer nanda-113 ${peerMs.toFixed(1)} ms/step (rounds: ${peer.map((x) => x.toFixed(0)).join(', ')})`,
-  );
-  const nanda = ours.get('nanda-113');
-  if (nanda && nanda.length > 0) {
-    console.log(
-      `ratio groklab / PyTorch on nanda-113: ${(median(nanda) / peerMs).toFixed(2)} ` +
-        `(groklab rounds: ${nanda.map((x) => x.toFixed(0)).join(', ')})`,
-    );
+else if (nanda.length > 0) {
+  console.log(`groklab nanda-113 rounds: ${rounded(nanda)}`);
+  PEERS.forEach((peer, i) => {
+    const times = peerTimes[i];
     // Each round's ratio compares runs a few seconds apart, under about the same load.
-    const perRound = nanda.map((x, i) => x / peer[i]);
+    const perRound = nanda.map((x, round) => x / times[round]);
     console.log(
-      `ratio per round: ${perRound.map((x) => x.toFixed(2)).join(', ')} (median ${median(perRound).toFixed(2)})`,
+      `PyTorch peer (${peer.name}) ${median(times).toFixed(1)} ms/step (rounds: ${rounded(times)}); ` +
+        `ratio groklab / peer ${(median(nanda) / median(times)).toFixed(2)}, ` +
+        `per round ${perRound.map((x) => x.toFixed(2)).join(', ')} (median ${median(perRound).toFixed(2)})`,
     );
-  }
+  });
 }
 console.log(`load average after: ${loadAverage()}`);

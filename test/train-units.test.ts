@@ -1,10 +1,13 @@
 // Optimizers against their closed forms, and the schedules.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { getKernels, jsKernels, useKernels } from '../src/engine/kernels.ts';
+import { wasmKernels } from '../src/engine/kernels-node.ts';
 import { Tensor } from '../src/engine/tensor.ts';
 import { createOptimizer } from '../src/train/optimizers.ts';
 import { isCheckpointStep, isEvalStep, learningRate } from '../src/train/schedule.ts';
 import type { EvalSpec, TrainSpec } from '../src/train/spec.ts';
+import { Rng } from '../src/util/rng.ts';
 
 const base: TrainSpec = {
   optimizer: 'adamw',
@@ -81,6 +84,44 @@ test('adam with L2 term matches Adam on loss + (γ/2)‖θ‖²', () => {
   // and it differs from decoupled decay, so the two modes are really different
   const adamw = optimize(base, theta0, grads);
   assert.ok(Math.abs(adamw[0] - got[0]) > 1e-4);
+});
+
+test('adam and adamw: the wasm kernel gives the same bits as the TypeScript loop', () => {
+  const wasm = wasmKernels();
+  assert.ok(wasm, 'wasm kernels load');
+  const previous = getKernels();
+  /** Five updates of a 1001-value tensor (odd: the kernel's scalar tail) on the given kernels. */
+  const run = (spec: TrainSpec, kernels: 'wasm' | 'js'): Float32Array[] => {
+    useKernels(kernels === 'wasm' ? wasm : jsKernels());
+    try {
+      const rng = new Rng(7);
+      const values = Array.from({ length: 1001 }, () => rng.normal());
+      values[3] = 0;
+      values[4] = -0;
+      const p = param(values);
+      const opt = createOptimizer(spec, new Map([['w', p]]));
+      for (let t = 0; t < 5; t++) {
+        p.grad = Float32Array.from(values, () => rng.normal() * 10 ** (rng.int(7) - 3));
+        opt.step(spec.lr * (t + 1));
+      }
+      const state = opt.exportState().tensors;
+      return [Float32Array.from(p.data), ...state.values()];
+    } finally {
+      useKernels(previous);
+    }
+  };
+  for (const spec of [base, { ...base, optimizer: 'adam' as const }]) {
+    const viaWasm = run(spec, 'wasm');
+    const viaJs = run(spec, 'js');
+    assert.equal(viaWasm.length, 3, 'θ, exp_avg, exp_avg_sq');
+    viaWasm.forEach((x, i) => {
+      assert.deepEqual(
+        new Uint32Array(x.buffer),
+        new Uint32Array(viaJs[i].buffer),
+        `${spec.optimizer} array ${i}`,
+      );
+    });
+  }
 });
 
 test('sgd with momentum matches the heavy-ball closed form', () => {

@@ -12,6 +12,7 @@
  */
 import type { Arena } from './arena.ts';
 import type {
+  AdamCoefficients,
   ArrayKernels,
   AttentionGrad,
   AttentionSource,
@@ -578,6 +579,32 @@ export class WasmKernels implements Kernels, ArrayKernels {
         [p[0], p[1], p[2], n, classes, scale, +accumulate],
         n,
         n * classes,
+      ),
+    );
+  }
+
+  adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void {
+    const n = w.length;
+    need(g, n, 'adamUpdate: g');
+    need(m, n, 'adamUpdate: m');
+    need(v, n, 'adamUpdate: v');
+    // 1 − β is computed here as the TypeScript loop computes it, in float64.
+    this.call([w, g, m, v], [INOUT, IN, INOUT, INOUT], ({ exports: e }, p) =>
+      e.adamUpdate(
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        n,
+        c.beta1,
+        1 - c.beta1,
+        c.beta2,
+        1 - c.beta2,
+        c.l2,
+        c.shrink,
+        c.stepSize,
+        c.sqrtBias2,
+        c.eps,
       ),
     );
   }

@@ -223,6 +223,23 @@ export interface ArrayKernels {
     scale: number,
     accumulate: boolean,
   ): void;
+  /** One Adam update of a parameter tensor, in place on w, m and v: see src/train/optimizers.ts. */
+  adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void;
+}
+
+/** The per-step constants of an Adam update (src/train/optimizers.ts says how each is made). */
+export interface AdamCoefficients {
+  beta1: number;
+  beta2: number;
+  /** Coefficient of the L2 term added to the gradient (0 for decoupled weight decay). */
+  l2: number;
+  /** Factor of decoupled weight decay, 1 − lr·γ (1 without). */
+  shrink: number;
+  /** lr / (1 − β1^t). */
+  stepSize: number;
+  /** √(1 − β2^t). */
+  sqrtBias2: number;
+  eps: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,6 +544,22 @@ export interface KernelExports extends GemmExports {
     accumulate: number,
     r0: number,
     r1: number,
+  ): void;
+  adamUpdate(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    beta1: number,
+    c1: number,
+    beta2: number,
+    c2: number,
+    l2: number,
+    shrink: number,
+    stepSize: number,
+    sqrtBias2: number,
+    eps: number,
   ): void;
 }
 

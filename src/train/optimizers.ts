@@ -1,4 +1,6 @@
-import type { Tensor } from '../engine/tensor.ts';
+import type { AdamCoefficients } from '../engine/kernels.ts';
+import { arrayKernels } from '../engine/ops/arrays.ts';
+import type { Data, Tensor } from '../engine/tensor.ts';
 import type { TrainSpec } from './spec.ts';
 
 /**
@@ -70,25 +72,36 @@ class Adam extends BaseOptimizer {
     const { beta1, beta2, eps, weight_decay: wd } = this.spec;
     const decoupled = this.spec.optimizer === 'adamw';
     this.updates++;
-    const bias1 = 1 - beta1 ** this.updates;
-    const bias2 = 1 - beta2 ** this.updates;
-    const stepSize = lr / bias1;
-    const sqrtBias2 = Math.sqrt(bias2);
-    const shrink = decoupled ? 1 - lr * wd : 1;
-    const l2 = decoupled ? 0 : wd;
+    const c: AdamCoefficients = {
+      beta1,
+      beta2,
+      l2: decoupled ? 0 : wd,
+      shrink: decoupled ? 1 - lr * wd : 1,
+      stepSize: lr / (1 - beta1 ** this.updates),
+      sqrtBias2: Math.sqrt(1 - beta2 ** this.updates),
+      eps,
+    };
     for (const [name, p] of this.params) {
       const g = p.grad;
       if (g === null) continue;
-      const w = p.data;
+      const w = p.data as Float32Array;
       const m = this.slot(name, 'exp_avg');
       const v = this.slot(name, 'exp_avg_sq');
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i] + l2 * w[i];
-        m[i] = beta1 * m[i] + (1 - beta1) * gi;
-        v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-        w[i] = w[i] * shrink - (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBias2 + eps);
-      }
+      const arrays = arrayKernels(w, g);
+      if (arrays) arrays.adamUpdate(w, g as Float32Array, m, v, c);
+      else adamLoop(w, g, m, v, c);
     }
+  }
+}
+
+/** The update in TypeScript, float64 arithmetic; the wasm kernel (adamUpdate) gives the same bits. */
+function adamLoop(w: Float32Array, g: Data, m: Float32Array, v: Float32Array, c: AdamCoefficients): void {
+  const { beta1, beta2, l2, shrink, stepSize, sqrtBias2, eps } = c;
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i] + l2 * w[i];
+    m[i] = beta1 * m[i] + (1 - beta1) * gi;
+    v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+    w[i] = w[i] * shrink - (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBias2 + eps);
   }
 }
 

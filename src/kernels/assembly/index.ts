@@ -110,3 +110,4 @@ export { embedRows, embedRowsBackward, rowSums, scatterRowSums } from './embeddi
 export { attentionBackward, attentionForward } from './attention';
 export { layerNormBackward, layerNormForward } from './norm';
 export { crossEntropyBackward, crossEntropyForward } from './loss';
+export { adamUpdate } from './optimizer';
