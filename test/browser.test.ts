@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { kernelsFromWasmBytes, useKernels } from '../src/engine/kernels.ts';
+import { useKernels } from '../src/engine/kernels.ts';
 import { getKernels } from '../src/engine/kernels-default.ts';
-import { buildPlayground, servePlayground, WASM_SOURCE } from '../web/playground/build.ts';
+import { kernelsFor } from '../src/engine/kernels-node.ts';
+import { buildPlayground, servePlayground, WASM_FILES, wasmSource } from '../web/playground/build.ts';
 import type { PlaygroundState } from '../web/playground/main.ts';
 import {
   float64Bits,
@@ -44,14 +45,16 @@ test('the playground trains in headless Chromium with the wasm kernels, giving t
   t.after(() => server.close());
 
   // Served as is: the bytes and the content type instantiateStreaming-style loaders expect.
-  const wasmResponse = await fetch(new URL('groklab.wasm', server.url));
-  assert.equal(wasmResponse.headers.get('content-type'), 'application/wasm');
-  assert.equal(wasmResponse.headers.get('cross-origin-embedder-policy'), 'require-corp');
-  assert.equal(wasmResponse.headers.get('cross-origin-opener-policy'), 'same-origin');
-  assert.deepEqual(
-    new Uint8Array(await wasmResponse.arrayBuffer()),
-    new Uint8Array(fs.readFileSync(WASM_SOURCE)),
-  );
+  for (const file of WASM_FILES) {
+    const wasmResponse = await fetch(new URL(file, server.url));
+    assert.equal(wasmResponse.headers.get('content-type'), 'application/wasm');
+    assert.equal(wasmResponse.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.equal(wasmResponse.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.deepEqual(
+      new Uint8Array(await wasmResponse.arrayBuffer()),
+      new Uint8Array(fs.readFileSync(wasmSource(file))),
+    );
+  }
 
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -79,21 +82,21 @@ test('the playground trains in headless Chromium with the wasm kernels, giving t
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   assert.equal(state.error, undefined, `the page failed: ${state.error}\nconsole:\n${logs.join('\n')}`);
   const result = state.result!;
-  assert.equal(result.kernels, 'wasm-simd', 'the page must train with the wasm kernels, not the JS fallback');
-  assert.equal(result.wasmBytes, fs.statSync(WASM_SOURCE).size);
+  // Chromium has relaxed SIMD: the page runs the fused multiply-add build, as Node does.
+  assert.equal(result.kernels, 'wasm-fma', 'the page must train with the wasm kernels, not the JS fallback');
+  assert.equal(result.wasmFile, 'groklab-fma.wasm');
+  assert.equal(result.wasmBytes, fs.statSync(wasmSource('groklab-fma.wasm')).size);
   assert.equal(result.crossOriginIsolated, true, 'COOP/COEP headers make the page cross-origin isolated');
   assert.ok(
     !logs.some((line) => line.includes('no wasm kernels registered')),
     `the page fell back to the JS kernels:\n${logs.join('\n')}`,
   );
 
-  // Node: the default loader's kernels (wasm-simd, maybe threaded: same bits by contract). If
-  // GROKLAB_KERNELS forces the JS kernels, load the wasm ones explicitly: this compares wasm.
-  if (getKernels().name !== 'wasm-simd') {
-    useKernels(await kernelsFromWasmBytes(fs.readFileSync(WASM_SOURCE)));
-  }
+  // Node: the default loader's kernels (wasm-fma, maybe threaded: same bits by contract). If
+  // GROKLAB_KERNELS asks for others, load the same build explicitly: this compares the same .wasm.
+  if (getKernels().name !== 'wasm-fma') useKernels(kernelsFor('wasm'));
   const nodeKernels = getKernels();
-  assert.equal(nodeKernels.name, 'wasm-simd');
+  assert.equal(nodeKernels.name, 'wasm-fma');
 
   t.diagnostic(`browser: ${result.userAgent}, ${browserMs.toFixed(0)} ms from load to result`);
   t.diagnostic(`node ${process.version}: ${nodeKernels.name}, ${nodeKernels.threads} thread(s)`);

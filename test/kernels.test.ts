@@ -22,7 +22,8 @@ import { UsageError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const wasmPath = path.join(root, 'src/kernels/groklab.wasm');
+const wasmPath = path.join(root, 'src/kernels/groklab-fma.wasm');
+const simd128Path = path.join(root, 'src/kernels/groklab.wasm');
 
 /** Relative tolerance, as a fraction of Σ|a·b| (+|c| when accumulating) for each element. */
 const TOL = 1e-5;
@@ -78,13 +79,18 @@ function check(
 
 const SIZES = [1, 3, 7, 17, 33, 65];
 
-function both(): Kernels[] {
+/** The TypeScript kernels and both wasm builds. */
+function all(): Kernels[] {
   const wasm = wasmKernels();
   assert.ok(wasm, 'WebAssembly SIMD kernels should load on Node ≥ 20');
-  return [jsKernels(), wasm];
+  assert.equal(wasm.name, 'wasm-fma', 'Node 20 runs the relaxed-SIMD build (its V8 flag is set on load)');
+  const simd128 = wasmKernels({ simd128Only: true });
+  assert.ok(simd128);
+  assert.equal(simd128.name, 'wasm-simd');
+  return [jsKernels(), wasm, simd128];
 }
 
-for (const kernels of both()) {
+for (const kernels of all()) {
   test(`${kernels.name}: matches a float64 reference on odd sizes, all transposes, accumulate or not`, () => {
     const rng = new Rng(7);
     for (let t = 0; t < 40; t++) {
@@ -131,23 +137,58 @@ for (const kernels of both()) {
   });
 }
 
-test('wasm-simd: bit-identical results across repeated calls, memory growth included', () => {
-  const wasm = wasmKernels()!;
-  const rng = new Rng(3);
-  const [m, n, k] = [67, 45, 301];
-  const a = random(rng, m * k);
-  const b = random(rng, k * n);
-  const first = new Float32Array(m * n);
-  wasm.matmul(a, b, first, m, n, k, false, true, false);
-  for (let r = 0; r < 3; r++) {
-    // A bigger product in between grows the memory and moves every view.
-    const big = 200 * (r + 1);
-    const [x, y] = [random(rng, big * big), random(rng, big * big)];
-    wasm.matmul(x, y, new Float32Array(big * big), big, big, big, true, false, false);
-    const again = new Float32Array(m * n);
-    wasm.matmul(a, b, again, m, n, k, false, true, false);
-    assert.deepEqual(new Uint32Array(again.buffer), new Uint32Array(first.buffer));
-  }
+for (const simd128Only of [false, true]) {
+  test(`${simd128Only ? 'wasm-simd' : 'wasm-fma'}: bit-identical results across repeated calls, memory growth included`, () => {
+    const wasm = wasmKernels({ simd128Only })!;
+    const rng = new Rng(3);
+    const [m, n, k] = [67, 45, 301];
+    const a = random(rng, m * k);
+    const b = random(rng, k * n);
+    const first = new Float32Array(m * n);
+    wasm.matmul(a, b, first, m, n, k, false, true, false);
+    for (let r = 0; r < 3; r++) {
+      // A bigger product in between grows the memory and moves every view.
+      const big = 200 * (r + 1);
+      const [x, y] = [random(rng, big * big), random(rng, big * big)];
+      wasm.matmul(x, y, new Float32Array(big * big), big, big, big, true, false, false);
+      const again = new Float32Array(m * n);
+      wasm.matmul(a, b, again, m, n, k, false, true, false);
+      assert.deepEqual(new Uint32Array(again.buffer), new Uint32Array(first.buffer));
+    }
+  });
+}
+
+test('both wasm builds give the same bits in both V8 tiers (Liftoff, TurboFan), and differ from each other', () => {
+  // V8 compiles wasm with Liftoff first and TurboFan later: a fused multiply-add lowered one way
+  // in one tier and another way in the other would make results depend on timing.
+  const script = `
+    import { createHash } from 'node:crypto';
+    import { kernelsFor } from './src/engine/kernels-node.ts';
+    import { Rng } from './src/util/rng.ts';
+    const rng = new Rng(11);
+    const [m, n, k] = [67, 45, 301];
+    const a = Float32Array.from({ length: m * k }, () => rng.normal());
+    const b = Float32Array.from({ length: k * n }, () => rng.normal());
+    for (const choice of ['wasm', 'wasm-simd']) {
+      const kernels = kernelsFor(choice);
+      const c = new Float32Array(m * n);
+      kernels.matmul(a, b, c, m, n, k, false, true, false);
+      console.log(kernels.name, createHash('sha256').update(new Uint8Array(c.buffer)).digest('hex'));
+    }`;
+  const outputs = ['--liftoff-only', '--no-liftoff'].map((flag) => {
+    const r = spawnSync(process.execPath, [flag, '--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split('\n');
+  });
+  assert.deepEqual(outputs[0], outputs[1]);
+  const [fma, simd] = outputs[0].map((line) => line.split(' '));
+  assert.equal(fma[0], 'wasm-fma');
+  assert.equal(simd[0], 'wasm-simd');
+  assert.notEqual(fma[1], simd[1], 'fused multiply-adds round differently');
 });
 
 /** An arena of `floats` floats' room: a first generation asks for it, the second has it. */
@@ -160,7 +201,7 @@ function sizedArena(kernels: NonNullable<ReturnType<typeof wasmKernels>>, floats
 }
 
 for (const threads of [1, 2]) {
-  test(`wasm-simd (${threads} thread(s)): operands in wasm memory are used in place, others copied in or run on the private instance, all with the same bits`, async () => {
+  test(`wasm (${threads} thread(s)): operands in wasm memory are used in place, others copied in or run on the private instance, all with the same bits`, async () => {
     const wasm = wasmKernels({ threads })!;
     await wasm.startThreads();
     const rng = new Rng(8);
@@ -200,7 +241,7 @@ for (const threads of [1, 2]) {
   });
 }
 
-test('wasm-simd array kernels check lengths and ids before touching memory', () => {
+test('wasm array kernels check lengths and ids before touching memory', () => {
   const wasm = wasmKernels()!;
   const x = new Float32Array(8);
   assert.throws(
@@ -221,7 +262,7 @@ test('wasm-simd array kernels check lengths and ids before touching memory', () 
 
 test('kernelsFromWasmBytes gives the same results as the synchronous loader', async () => {
   const fromBytes = await kernelsFromWasmBytes(fs.readFileSync(wasmPath));
-  assert.equal(fromBytes.name, 'wasm-simd');
+  assert.equal(fromBytes.name, 'wasm-fma');
   const rng = new Rng(5);
   const [m, n, k] = [33, 17, 65];
   const a = random(rng, m * k);
@@ -237,17 +278,20 @@ test('kernelsFromWasmBytes gives the same results as the synchronous loader', as
   );
 });
 
-test('the committed groklab.wasm is a build of src/kernels/assembly', () => {
+test('the committed groklab-fma.wasm and groklab.wasm are builds of src/kernels/assembly', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'groklab-wasm-'));
   try {
-    const out = path.join(dir, 'groklab.wasm');
-    execFileSync(process.execPath, [path.join(root, 'scripts/build-wasm.mjs'), '--out', out], {
+    execFileSync(process.execPath, [path.join(root, 'scripts/build-wasm.mjs'), '--out-dir', dir], {
       stdio: 'pipe',
     });
-    assert.ok(
-      fs.readFileSync(out).equals(fs.readFileSync(wasmPath)),
-      'src/kernels/groklab.wasm is stale: run npm run build:wasm',
-    );
+    for (const committed of [wasmPath, simd128Path]) {
+      const name = path.basename(committed);
+      assert.ok(
+        fs.readFileSync(path.join(dir, name)).equals(fs.readFileSync(committed)),
+        `src/kernels/${name} is stale: run npm run build:wasm`,
+      );
+    }
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['groklab-fma.wasm', 'groklab.wasm']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -260,10 +304,15 @@ test('GROKLAB_KERNELS parsing and selection', () => {
   assert.equal(parseKernelChoice('js'), 'js');
   assert.equal(parseKernelChoice(' WASM '), 'wasm');
   assert.throws(() => parseKernelChoice('gpu'), UsageError);
-  assert.throws(() => parseKernelChoice('gpu'), /GROKLAB_KERNELS: must be js, wasm or auto, got 'gpu'/);
+  assert.equal(parseKernelChoice('wasm-simd'), 'wasm-simd');
+  assert.throws(
+    () => parseKernelChoice('gpu'),
+    /GROKLAB_KERNELS: must be js, wasm, wasm-simd or auto, got 'gpu'/,
+  );
   assert.equal(kernelsFor('js').name, 'js');
-  assert.equal(kernelsFor('wasm').name, 'wasm-simd');
-  assert.equal(kernelsFor('auto').name, 'wasm-simd');
+  assert.equal(kernelsFor('wasm').name, 'wasm-fma');
+  assert.equal(kernelsFor('auto').name, 'wasm-fma');
+  assert.equal(kernelsFor('wasm-simd').name, 'wasm-simd');
 });
 
 /** Runs an ES module script with tsx in the repository, with the given environment changes. */
@@ -287,14 +336,15 @@ test('getKernels (through kernels-default.ts) follows GROKLAB_KERNELS and GROKLA
   const script =
     "import { getKernels } from './src/engine/kernels-default.ts'; const k = getKernels(); console.log(k.name, k.threads);";
   const auto = Math.min(8, os.availableParallelism());
-  assert.equal(runScript(script).stdout.trim(), `wasm-simd ${auto}`);
+  assert.equal(runScript(script).stdout.trim(), `wasm-fma ${auto}`);
   assert.equal(runScript(script, { GROKLAB_KERNELS: 'js' }).stdout.trim(), 'js 1');
-  assert.equal(runScript(script, { GROKLAB_KERNELS: 'wasm' }).stdout.trim(), `wasm-simd ${auto}`);
-  assert.equal(runScript(script, { GROKLAB_THREADS: '1' }).stdout.trim(), 'wasm-simd 1');
-  assert.equal(runScript(script, { GROKLAB_THREADS: '3' }).stdout.trim(), 'wasm-simd 3');
+  assert.equal(runScript(script, { GROKLAB_KERNELS: 'wasm' }).stdout.trim(), `wasm-fma ${auto}`);
+  assert.equal(runScript(script, { GROKLAB_KERNELS: 'wasm-simd' }).stdout.trim(), `wasm-simd ${auto}`);
+  assert.equal(runScript(script, { GROKLAB_THREADS: '1' }).stdout.trim(), 'wasm-fma 1');
+  assert.equal(runScript(script, { GROKLAB_THREADS: '3' }).stdout.trim(), 'wasm-fma 3');
   const bad = runScript(script, { GROKLAB_KERNELS: 'fast' });
   assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /GROKLAB_KERNELS: must be js, wasm or auto/);
+  assert.match(bad.stderr, /GROKLAB_KERNELS: must be js, wasm, wasm-simd or auto/);
   const badThreads = runScript(script, { GROKLAB_THREADS: 'many' });
   assert.notEqual(badThreads.status, 0);
   assert.match(badThreads.stderr, /GROKLAB_THREADS: must be an integer from 1 to 16 or auto/);
@@ -344,7 +394,7 @@ test('planChunks cuts the longer side of C into disjoint bands covering it', () 
   assert.equal(planChunks(3830, 512, 2).length / 4, 8);
 });
 
-test('wasm-simd threads: 1, 2 and 3 threads give identical bytes, all transposes, accumulate or not', async () => {
+test('wasm threads: 1, 2 and 3 threads give identical bytes, all transposes, accumulate or not', async () => {
   const one = wasmKernels()!;
   const many = [2, 3].map((threads) => wasmKernels({ threads, minParallelFlops: 0, adaptive: false })!);
   for (const k of many) assert.equal(await k.startThreads(), k.threads);
@@ -482,7 +532,7 @@ function rangeKernelOutputs(
   return out.map((x) => new Uint32Array(x.buffer));
 }
 
-test('wasm-simd range kernels: 1, 2 and 3 threads give identical bytes, on the heap and in an arena', async () => {
+test('wasm range kernels: 1, 2 and 3 threads give identical bytes, on the heap and in an arena', async () => {
   for (const inArena of [false, true]) {
     const results: Uint32Array[][] = [];
     for (const threads of [1, 2, 3]) {
@@ -700,30 +750,32 @@ test('getKernels without a registered loader: pure TypeScript with a warning; us
   assert.match(r.stderr, /useKernels\(await kernelsFromWasmBytes\(bytes\)\)/);
 });
 
-test('groklab.wasm imports a shared memory of at most 4 GiB and has no data to rewrite per thread', () => {
-  const bytes = fs.readFileSync(wasmPath);
-  assert.deepEqual(memoryImport(bytes), {
-    flagsAt: memoryImport(bytes)!.flagsAt,
-    shared: true,
-    initial: 1,
-    maximum: 65536,
-  });
-  const unshared = unsharedWasmBytes(bytes);
-  assert.equal(memoryImport(unshared)!.shared, false);
-  assert.equal(unshared.length, bytes.length);
-  assert.equal(bytes[memoryImport(bytes)!.flagsAt], 3, 'the input is not modified');
-  // Sections: no data (11) or data count (12), which every instance on a shared memory would
-  // write again, and no start function (8).
-  const ids: number[] = [];
-  for (let at = 8; at < bytes.length; ) {
-    ids.push(bytes[at++]);
-    let size = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = bytes[at++];
-      size += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
+test('both builds import a shared memory of at most 4 GiB and have no data to rewrite per thread', () => {
+  for (const file of [wasmPath, simd128Path]) {
+    const bytes = fs.readFileSync(file);
+    assert.deepEqual(memoryImport(bytes), {
+      flagsAt: memoryImport(bytes)!.flagsAt,
+      shared: true,
+      initial: 1,
+      maximum: 65536,
+    });
+    const unshared = unsharedWasmBytes(bytes);
+    assert.equal(memoryImport(unshared)!.shared, false);
+    assert.equal(unshared.length, bytes.length);
+    assert.equal(bytes[memoryImport(bytes)!.flagsAt], 3, 'the input is not modified');
+    // Sections: no data (11) or data count (12), which every instance on a shared memory would
+    // write again, and no start function (8).
+    const ids: number[] = [];
+    for (let at = 8; at < bytes.length; ) {
+      ids.push(bytes[at++]);
+      let size = 0;
+      for (let shift = 0; ; shift += 7) {
+        const byte = bytes[at++];
+        size += (byte & 0x7f) * 2 ** shift;
+        if (byte < 0x80) break;
+      }
+      at += size;
     }
-    at += size;
+    for (const id of [8, 11, 12]) assert.ok(!ids.includes(id), `section ${id} in ${ids}`);
   }
-  for (const id of [8, 11, 12]) assert.ok(!ids.includes(id), `section ${id} in ${ids}`);
 });

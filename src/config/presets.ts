@@ -37,7 +37,7 @@ const nandaTransformer = {
 export const PRESETS: Record<string, Preset> = {
   demo: {
     description:
-      'x+y mod 47, one-hidden-layer MLP (quadratic activation), AdamW: memorizes by step ~100, generalizes near step ~1300; about 20 s on 2 CPU cores',
+      'x+y mod 47, one-hidden-layer MLP (quadratic activation), AdamW: memorizes by step ~100, generalizes near step ~1300; about 15 s on 2 CPU cores',
     config: {
       seed: 0,
       task: { kind: 'modular', op: 'add', p: 47, train_fraction: 0.5 },

@@ -1,7 +1,8 @@
 /**
- * Kernels on Node: the wasm module read synchronously from src/kernels/groklab.wasm, worker
- * threads (threads.ts), and the default loader behind getKernels(), which follows
- * GROKLAB_KERNELS (js | wasm | auto) and GROKLAB_THREADS (1..16 | auto).
+ * Kernels on Node: the wasm module read synchronously from src/kernels (groklab-fma.wasm where
+ * this V8 runs relaxed SIMD, else groklab.wasm), worker threads (threads.ts), and the default
+ * loader behind getKernels(), which follows GROKLAB_KERNELS (js | wasm | wasm-simd | auto) and
+ * GROKLAB_THREADS (1..16 | auto).
  *
  * Node built-ins come from process.getBuiltinModule (Node ≥ 20.16) rather than `import`, so that
  * this module, which ops/matmul.ts reaches through kernels-default.ts, also bundles for a
@@ -24,7 +25,12 @@ import { type PoolOptions, parseThreadCount, startThreadPool } from './threads.t
 
 export { parseThreadCount } from './threads.ts';
 
-const WASM_URL = new URL('../kernels/groklab.wasm', import.meta.url);
+/** The two builds of src/kernels/assembly (scripts/build-wasm.mjs). */
+const WASM_URLS = {
+  fma: new URL('../kernels/groklab-fma.wasm', import.meta.url),
+  simd: new URL('../kernels/groklab.wasm', import.meta.url),
+};
+type WasmBuild = keyof typeof WASM_URLS;
 
 interface Modules {
   /** As built: memory import shared, for threads. */
@@ -35,28 +41,48 @@ interface Modules {
   maximum: number | undefined;
 }
 
-let modules: Modules | null = null;
+const modules = new Map<WasmBuild, Modules>();
 /** Why the wasm kernels could not be loaded, for the error GROKLAB_KERNELS=wasm throws. */
 let wasmFailure: string | null = null;
+let fmaRuns: boolean | null = null;
 
-function loadModules(): Modules {
-  if (modules === null) {
-    const bytes = process.getBuiltinModule('node:fs').readFileSync(WASM_URL);
+/**
+ * Whether this V8 runs the relaxed-SIMD build. Node 20's V8 (11.3) has relaxed SIMD behind a
+ * flag, on by default from V8 11.4 (Node 22): the flag is set only where it is needed, and it only
+ * widens what the engine accepts.
+ */
+function fmaBuildRuns(): boolean {
+  if (fmaRuns === null) {
+    const bytes = process.getBuiltinModule('node:fs').readFileSync(WASM_URLS.fma);
+    fmaRuns = WebAssembly.validate(bytes);
+    if (!fmaRuns) {
+      process.getBuiltinModule('node:v8').setFlagsFromString('--experimental-wasm-relaxed-simd');
+      fmaRuns = WebAssembly.validate(bytes);
+    }
+  }
+  return fmaRuns;
+}
+
+function loadModules(build: WasmBuild): Modules {
+  let mods = modules.get(build);
+  if (mods === undefined) {
+    const bytes = process.getBuiltinModule('node:fs').readFileSync(WASM_URLS[build]);
     const shared = new WebAssembly.Module(bytes);
     checkModule(shared);
     const limits = memoryImport(bytes);
-    modules = {
+    mods = {
       shared,
       unshared: new WebAssembly.Module(unsharedWasmBytes(bytes)),
       initial: limits?.initial ?? 1,
       maximum: limits?.maximum,
     };
+    modules.set(build, mods);
   }
-  return modules;
+  return mods;
 }
 
-function instantiate(shared: boolean): WasmInstance {
-  const mods = loadModules();
+function instantiate(build: WasmBuild, shared: boolean): WasmInstance {
+  const mods = loadModules(build);
   const module = shared ? mods.shared : mods.unshared;
   const memory = new WebAssembly.Memory({ initial: mods.initial, maximum: mods.maximum, shared });
   return wasmInstance(module, memory, new WebAssembly.Instance(module, { env: { memory } }));
@@ -67,24 +93,28 @@ export interface NodeKernelsOptions extends PoolOptions {
   threads?: number;
   /** Products of fewer flops stay on the calling thread (default MIN_PARALLEL_FLOPS). */
   minParallelFlops?: number;
+  /** The SIMD128 build even where the relaxed-SIMD one runs (default false). */
+  simd128Only?: boolean;
 }
 
 /**
  * WebAssembly SIMD kernels, or null if they cannot be instantiated (no SIMD support, missing
- * file). Each call returns a new instance with its own memory; the compiled module is shared.
- * With threads > 1 the memory is shared and the workers start on the first large job.
+ * file): the relaxed-SIMD build where it runs (unless simd128Only), else the SIMD128 one. Each
+ * call returns a new instance with its own memory; the compiled module is shared. With
+ * threads > 1 the memory is shared and the workers start on the first large job.
  */
 export function wasmKernels(options: NodeKernelsOptions = {}): WasmKernels | null {
   if (wasmFailure !== null) return null;
   const threads = options.threads ?? 1;
   try {
-    const auxInstance = () => instantiate(false);
-    if (threads === 1) return new WasmKernels(instantiate(false), { auxInstance });
-    return new WasmKernels(instantiate(true), {
+    const build: WasmBuild = !options.simd128Only && fmaBuildRuns() ? 'fma' : 'simd';
+    const auxInstance = () => instantiate(build, false);
+    if (threads === 1) return new WasmKernels(instantiate(build, false), { auxInstance });
+    return new WasmKernels(instantiate(build, true), {
       threads,
       minParallelFlops: options.minParallelFlops,
       startPool: (setup, count) => startThreadPool(setup, count, options),
-      replaceInstance: () => instantiate(false),
+      replaceInstance: () => instantiate(build, false),
       auxInstance,
     });
   } catch (error) {
@@ -93,13 +123,15 @@ export function wasmKernels(options: NodeKernelsOptions = {}): WasmKernels | nul
   }
 }
 
-/** Kernels for a choice: wasm when available under auto; 'wasm' throws if it is not. */
+/** Kernels for a choice: wasm when available under auto; 'wasm' and 'wasm-simd' throw if it is not. */
 export function kernelsFor(choice: KernelChoice, options: NodeKernelsOptions = {}): Kernels {
   if (choice === 'js') return jsKernels();
-  const wasm = wasmKernels(options);
+  const wasm = wasmKernels({ ...options, simd128Only: choice === 'wasm-simd' });
   if (wasm !== null) return wasm;
-  if (choice === 'wasm') {
-    throw new Error(`GROKLAB_KERNELS=wasm but the WebAssembly SIMD kernels cannot be loaded: ${wasmFailure}`);
+  if (choice !== 'auto') {
+    throw new Error(
+      `GROKLAB_KERNELS=${choice} but the WebAssembly SIMD kernels cannot be loaded: ${wasmFailure}`,
+    );
   }
   return jsKernels();
 }

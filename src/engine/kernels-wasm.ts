@@ -97,7 +97,8 @@ interface Target {
  * part of a product's C in place.
  */
 export class WasmKernels implements Kernels, ArrayKernels {
-  readonly name = 'wasm-simd';
+  /** Which build runs: wasm-fma (groklab-fma.wasm) or wasm-simd (groklab.wasm). */
+  readonly name: 'wasm-fma' | 'wasm-simd';
   private main!: Target;
   private aux: Target | null = null;
   private threadCount: number;
@@ -121,6 +122,7 @@ export class WasmKernels implements Kernels, ArrayKernels {
     this.auxInstance = options.auxInstance ?? null;
     this.minParallelFlops = options.minParallelFlops ?? MIN_PARALLEL_FLOPS;
     this.setInstance(instance);
+    this.name = instance.exports.fusedMultiplyAdd() === 1 ? 'wasm-fma' : 'wasm-simd';
   }
 
   get arrays(): ArrayKernels {

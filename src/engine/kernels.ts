@@ -2,9 +2,12 @@
  * Compute kernels: the float32 matrix product that dominates training time, and (wasm only) the
  * other loops of a training step over float32 arrays (ArrayKernels).
  *
- * Two implementations share one contract: `wasm-simd` (src/kernels/groklab.wasm, built from
- * src/kernels/assembly by scripts/build-wasm.mjs; kernels-wasm.ts) and `js`, a pure TypeScript
- * fallback, whose `arrays` is null: the ops then run their own TypeScript loops. Both are
+ * Two implementations share one contract: WebAssembly (kernels-wasm.ts, built from
+ * src/kernels/assembly by scripts/build-wasm.mjs) and `js`, a pure TypeScript fallback, whose
+ * `arrays` is null: the ops then run their own TypeScript loops. The wasm source is built twice:
+ * `wasm-fma` (src/kernels/groklab-fma.wasm, relaxed SIMD: fused multiply-adds in the products,
+ * used wherever the engine supports it) and `wasm-simd` (src/kernels/groklab.wasm, SIMD128 only).
+ * The two round products differently, so their results differ in the last bits. Each is
  * deterministic: the same inputs give bit-identical outputs on every call, and the wasm kernels
  * give the same bits whatever their number of threads.
  *
@@ -31,7 +34,8 @@ export {
 } from './kernels-wasm.ts';
 
 export interface Kernels {
-  readonly name: 'wasm-simd' | 'js';
+  /** wasm-fma: groklab-fma.wasm (relaxed SIMD); wasm-simd: groklab.wasm (SIMD128); js: TypeScript. */
+  readonly name: 'wasm-fma' | 'wasm-simd' | 'js';
   /** Threads a large product runs on, the calling one included (1: single-threaded). */
   readonly threads: number;
   /** The other loops of a training step, and arenas to keep tensors in; null: none (js). */
@@ -359,6 +363,8 @@ export function jsKernels(): Kernels {
 export interface GemmExports {
   heapBase(): number;
   workBytes(): number;
+  /** 1: the relaxed-SIMD build (fused multiply-adds in products), 0: the SIMD128 build. */
+  fusedMultiplyAdd(): number;
   /** Rows i0..i1 × columns j0..j1 of C = op(A)·op(B) (or +=); see the AssemblyScript source. */
   matmul(
     c: number,
@@ -585,6 +591,8 @@ const KERNEL_EXPORTS = [
   'layerNormBackward',
   'crossEntropyForward',
   'crossEntropyBackward',
+  'adamUpdate',
+  'fusedMultiplyAdd',
 ] as const;
 
 /** The module instantiated on a memory (its import env.memory). */
@@ -800,14 +808,22 @@ export async function kernelsFromWasmBytes(bytes: BufferSource): Promise<Kernels
 // ---------------------------------------------------------------------------------------------
 // Selection
 
-export type KernelChoice = 'auto' | 'js' | 'wasm';
+/**
+ * auto: the best wasm build the engine runs, else js; wasm: the same, but an error if no wasm
+ * build runs; wasm-simd: the SIMD128 build even where relaxed SIMD is available (to reproduce the
+ * bits of an engine without it); js: TypeScript.
+ */
+export type KernelChoice = 'auto' | 'js' | 'wasm' | 'wasm-simd';
 
-/** Parses GROKLAB_KERNELS: unset or empty means auto; anything but js|wasm is a usage error. */
+/** Parses GROKLAB_KERNELS: unset or empty means auto; anything but a KernelChoice is a usage error. */
 export function parseKernelChoice(value: string | undefined): KernelChoice {
   const v = value?.trim().toLowerCase() ?? '';
   if (v === '' || v === 'auto') return 'auto';
-  if (v === 'js' || v === 'wasm') return v;
-  throw new UsageError({ field: 'GROKLAB_KERNELS', message: `must be js, wasm or auto, got '${value}'` });
+  if (v === 'js' || v === 'wasm' || v === 'wasm-simd') return v;
+  throw new UsageError({
+    field: 'GROKLAB_KERNELS',
+    message: `must be js, wasm, wasm-simd or auto, got '${value}'`,
+  });
 }
 
 let current: Kernels | null = null;

@@ -4,7 +4,8 @@
  *   npm run build:web [-- <outdir>] [--serve [port]]     (outdir defaults to tmp/playground)
  *
  * The folder holds index.html, main.js (main.ts and the engine bundled by esbuild, ESM, no
- * minification) and groklab.wasm, a byte-for-byte copy of the committed src/kernels/groklab.wasm.
+ * minification) and byte-for-byte copies of both committed kernel builds: groklab-fma.wasm
+ * (relaxed SIMD), which the page loads where the browser validates it, and groklab.wasm (SIMD128).
  * The bundle must not reach any `node:` module: the build fails naming the importer if it does.
  */
 import { createHash } from 'node:crypto';
@@ -16,7 +17,9 @@ import { build, type Plugin } from 'esbuild';
 
 const here = import.meta.dirname;
 const root = path.resolve(here, '../..');
-export const WASM_SOURCE = path.join(root, 'src/kernels/groklab.wasm');
+/** The kernel builds the page may load, best first (src/engine/kernels.ts). */
+export const WASM_FILES = ['groklab-fma.wasm', 'groklab.wasm'] as const;
+export const wasmSource = (file: (typeof WASM_FILES)[number]): string => path.join(root, 'src/kernels', file);
 
 /** Fails the build on any `node:` import, naming the module that made it. */
 const noNodeBuiltins: Plugin = {
@@ -38,8 +41,8 @@ export interface PlaygroundBuild {
   outdir: string;
   /** Files written, relative to outdir. */
   files: string[];
-  /** sha256 of groklab.wasm as copied. */
-  wasmSha256: string;
+  /** sha256 of each kernel build as copied. */
+  wasmSha256: Record<(typeof WASM_FILES)[number], string>;
   /** Source files in the bundle, relative to the repository root. */
   inputs: string[];
 }
@@ -60,12 +63,16 @@ export async function buildPlayground(outdir: string): Promise<PlaygroundBuild> 
     plugins: [noNodeBuiltins],
   });
   fs.copyFileSync(path.join(here, 'index.html'), path.join(outdir, 'index.html'));
-  const wasm = fs.readFileSync(WASM_SOURCE);
-  fs.writeFileSync(path.join(outdir, 'groklab.wasm'), wasm);
+  const wasmSha256 = {} as PlaygroundBuild['wasmSha256'];
+  for (const file of WASM_FILES) {
+    const wasm = fs.readFileSync(wasmSource(file));
+    fs.writeFileSync(path.join(outdir, file), wasm);
+    wasmSha256[file] = createHash('sha256').update(wasm).digest('hex');
+  }
   return {
     outdir,
-    files: ['index.html', 'main.js', 'main.js.map', 'groklab.wasm'],
-    wasmSha256: createHash('sha256').update(wasm).digest('hex'),
+    files: ['index.html', 'main.js', 'main.js.map', ...WASM_FILES],
+    wasmSha256,
     inputs: Object.keys(result.metafile.inputs).sort(),
   };
 }

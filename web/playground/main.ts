@@ -1,6 +1,6 @@
 /**
- * The browser playground: loads the committed groklab.wasm (served as is at /groklab.wasm),
- * makes it the kernels, trains each PLAYGROUND_CONFIGS entry for PLAYGROUND_STEPS steps, shows
+ * The browser playground: loads a committed kernel build, served as is (/groklab-fma.wasm where
+ * the browser has relaxed SIMD, else /groklab.wasm), makes it the kernels, trains each PLAYGROUND_CONFIGS entry for PLAYGROUND_STEPS steps, shows
  * the losses and exposes them as `window.groklab` (test/browser.test.ts reads it and compares
  * with the same computation on Node).
  */
@@ -18,6 +18,8 @@ export interface PlaygroundResult {
   kernels: string;
   threads: number;
   steps: number;
+  /** The kernel build loaded, and its size. */
+  wasmFile: string;
   wasmBytes: number;
   crossOriginIsolated: boolean;
   userAgent: string;
@@ -42,7 +44,7 @@ const status = document.getElementById('status') as HTMLElement;
 function show(result: PlaygroundResult): void {
   const lines = [
     `kernels: ${result.kernels} (${result.threads} thread${result.threads === 1 ? '' : 's'}), ` +
-      `groklab.wasm ${result.wasmBytes} bytes, crossOriginIsolated ${result.crossOriginIsolated}`,
+      `${result.wasmFile} ${result.wasmBytes} bytes, crossOriginIsolated ${result.crossOriginIsolated}`,
     `${result.userAgent}`,
     '',
   ];
@@ -56,11 +58,21 @@ function show(result: PlaygroundResult): void {
   output.textContent = lines.join('\n');
 }
 
+async function fetchBytes(file: string): Promise<Uint8Array<ArrayBuffer>> {
+  const response = await fetch(`/${file}`);
+  if (!response.ok) throw new Error(`GET /${file}: ${response.status} ${response.statusText}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
 async function main(): Promise<void> {
   window.groklab = { done: false };
-  const response = await fetch('/groklab.wasm');
-  if (!response.ok) throw new Error(`GET /groklab.wasm: ${response.status} ${response.statusText}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  let wasmFile = 'groklab-fma.wasm';
+  let bytes = await fetchBytes(wasmFile);
+  // Browsers without relaxed SIMD reject the fused multiply-add build: use the SIMD128 one.
+  if (!WebAssembly.validate(bytes)) {
+    wasmFile = 'groklab.wasm';
+    bytes = await fetchBytes(wasmFile);
+  }
   useKernels(await kernelsFromWasmBytes(bytes));
   const kernels = getKernels();
   status.textContent = `training with ${kernels.name} kernels…`;
@@ -76,6 +88,7 @@ async function main(): Promise<void> {
     kernels: kernels.name,
     threads: kernels.threads,
     steps: PLAYGROUND_STEPS,
+    wasmFile,
     wasmBytes: bytes.length,
     crossOriginIsolated: globalThis.crossOriginIsolated ?? false,
     userAgent: navigator.userAgent,

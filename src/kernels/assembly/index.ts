@@ -29,6 +29,11 @@ export function workBytes(): usize {
   return (MC * KC + KC * NC + MR * NR) * 4;
 }
 
+/** 1 in the relaxed-SIMD build, whose products use fused multiply-adds; 0 in the SIMD128 build. */
+export function fusedMultiplyAdd(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}
+
 /** First byte of linear memory free for the caller, 64-byte aligned. */
 export function heapBase(): usize {
   return (__heap_base + 63) & ~63;
