@@ -166,6 +166,9 @@ describe('verdicts on synthetic curves with known answers', () => {
     assert.equal(r.verdict.label, 'memorized-only');
     assert.ok(kinds(r).includes('unconfirmed-crossing'));
     assert.match(r.verdict.notes.join('\n'), /last evaluation \(step 10000\)/);
+    // The reason says what happened, not that the threshold was never reached.
+    assert.match(r.verdict.reason, /reached 0\.95 only at the last evaluation \(step 10000\)/);
+    assert.doesNotMatch(r.verdict.reason, /never reached/);
   });
 
   it('no-fit: train accuracy tops out at 0.4', () => {

@@ -3,7 +3,7 @@
  *
  * Why a module of its own: kernels.ts must stay importable by browser bundles (no `node:`
  * imports), yet on Node getKernels() must work synchronously with no set-up call. Importing
- * this module registers the Node loader (kernels-node.ts: groklab.wasm read from disk,
+ * this module registers the Node loader (kernels-node.ts: the kernel build read from disk,
  * GROKLAB_KERNELS, GROKLAB_THREADS, worker threads) before any product runs. In a browser the
  * registration is a no-op (kernels-node.ts reaches Node only through process.getBuiltinModule,
  * at run time), so the same import bundles as is; the page calls

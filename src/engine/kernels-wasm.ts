@@ -1,6 +1,6 @@
 /**
- * The WebAssembly SIMD kernels (src/kernels/groklab.wasm): the matrix product, on worker threads
- * when one is large, and the other loops of a training step (ArrayKernels in kernels.ts).
+ * The WebAssembly SIMD kernels (either build: src/kernels/groklab-fma.wasm or groklab.wasm): the
+ * matrix product, on worker threads when one is large, and the other loops of a training step (ArrayKernels in kernels.ts).
  *
  * Operands. A kernel reads and writes linear memory. An array that already lies there (arena
  * storage, see arena.ts and wasm-memory.ts) is used in place; any other array is copied into

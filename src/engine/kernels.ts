@@ -569,7 +569,7 @@ export interface KernelExports extends GemmExports {
   ): void;
 }
 
-/** Names of the functions a groklab.wasm must export. */
+/** Names of the functions either kernel build must export. */
 const KERNEL_EXPORTS = [
   'heapBase',
   'workBytes',
@@ -786,7 +786,8 @@ export function unsharedWasmBytes(bytes: BufferSource): Uint8Array<ArrayBuffer> 
 }
 
 /**
- * For browsers / custom loading: single-threaded kernels from the bytes of groklab.wasm,
+ * For browsers / custom loading: single-threaded kernels from the bytes of either build (a browser
+ * without relaxed SIMD rejects groklab-fma.wasm: WebAssembly.validate tells which to fetch),
  * compiled and instantiated asynchronously, on an unshared memory (so no cross-origin
  * isolation is needed). Browser code then calls `useKernels()` with the result.
  */

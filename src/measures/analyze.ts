@@ -131,6 +131,7 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
     thresholds,
     trainEvaluations: train?.steps.length ?? 0,
     testEvaluations: test?.steps.length ?? 0,
+    unconfirmedGrok: grok.unconfirmedLast,
   });
   verdict.notes.push(...(log.notes ?? []));
   if (grok.step === null && grok.unconfirmedLast !== null) {

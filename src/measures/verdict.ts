@@ -28,6 +28,8 @@ export interface VerdictInput {
   thresholds: { mem: number; grok: number };
   trainEvaluations: number;
   testEvaluations: number;
+  /** The last evaluation's step when it alone reached the grok threshold (unconfirmed), else null. */
+  unconfirmedGrok?: number | null;
 }
 
 const step = (x: number) => String(Math.round(x));
@@ -50,6 +52,14 @@ export function decideVerdict(input: VerdictInput): Verdict {
     );
   }
   const plateau = tr ? ` and sat at ${acc(tr.plateau_level)} (baseline ${acc(baseline.value ?? 0)})` : '';
+  if (m.t_grok_crossing === null && input.unconfirmedGrok != null) {
+    // A run stopped at its first evaluation ≥ the threshold (stop_patience 1) ends here.
+    const from = tr ? ` rose from step ${tr.onset_step} and` : '';
+    return verdict(
+      'memorized-only',
+      `memorized at step ${m.t_mem}; test accuracy${from} reached ${acc(m.max_test_acc ?? 0)} only at the last evaluation (step ${input.unconfirmedGrok}), which nothing after confirms: not counted as generalization yet (train on, or stop with stop_patience ≥ 2)`,
+    );
+  }
   if (m.t_grok_crossing === null) {
     const rise =
       tr && tr.peak_level > tr.plateau_level
