@@ -44,7 +44,7 @@ export const SWEEP_PRESETS: Record<string, SweepPreset> = {
   },
   'wd-frac': {
     description:
-      'the literature claims on 48 runs of x+y mod 31 (MLP): weight decay 0…10 × training fraction 0.3…0.9 × 2 seeds, ≤ 3000 steps each; about 10 minutes on 2 cores',
+      'the literature claims on 48 runs of x+y mod 31 (MLP): weight decay 0…10 × training fraction 0.3…0.9 × 2 seeds, ≤ 3000 steps each; about 2–4 minutes on 2 cores',
     spec: {
       config: modAdd31Mlp,
       // Patience 3: a run stopped on a single evaluation above the threshold has no confirmed crossing.
