@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { RunConfigInput } from '../src/config/schema.ts';
+import { getKernels } from '../src/engine/kernels-default.ts';
 import { resumeRun, startRun } from '../src/runner/session.ts';
 import { decodeSafetensors, type MetricsRecord, openRun, type RunFolder } from '../src/runs/index.ts';
 import type { EvalRecord } from '../src/train/trainer.ts';
@@ -176,6 +177,7 @@ describe('a tiny grokking run (x+y mod 31, MLP width 128, seed 0)', () => {
     assert.equal(status.state, 'finished');
     assert.equal(status.step, last.step);
     assert.equal(status.pid, process.pid);
+    assert.equal(status.kernels, getKernels().name, 'the run says which kernels computed it');
   });
 });
 

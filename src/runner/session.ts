@@ -207,7 +207,7 @@ async function execute(
     );
     lastCheckpoint = step;
   };
-  run.writeStatus({ state: 'running', step: trainer.step, message: undefined });
+  run.writeStatus({ state: 'running', step: trainer.step, message: undefined, kernels: getKernels().name });
   hooks.onStart?.({ runId: run.id, step: trainer.step, totalSteps: config.train.steps });
   try {
     const reason = await trainer.run({

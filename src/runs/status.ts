@@ -17,6 +17,11 @@ export const RunStatusSchema = z.looseObject({
   /** Set once when the run folder is made; listRuns sorts by it. */
   created_at: z.string().optional(),
   message: z.string().optional(),
+  /**
+   * The kernels this session trains with (wasm-fma, wasm-simd or js): their products round
+   * differently, so the same config gives the same bits only on the same kernels.
+   */
+  kernels: z.string().optional(),
 });
 
 export type RunStatus = z.infer<typeof RunStatusSchema>;
