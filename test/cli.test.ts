@@ -1,6 +1,7 @@
 // The CLI as users run it: exit codes, messages naming fields, and no run folder for rejected input.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -72,6 +73,19 @@ test('presets lists every preset with a description', () => {
   assert.equal(r.code, 0);
   for (const name of ['demo', 'nanda-113', 'power-97'])
     assert.match(r.stdout, new RegExp(`^${name} +\\S`, 'm'));
+});
+
+test('a reader that closes the pipe early (groklab presets | head) ends the command quietly, exit 0', async () => {
+  // The read end is closed before the command writes anything: every write then fails with EPIPE.
+  const child = spawn(process.execPath, [bin, 'presets'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(stderr, '', 'no stack trace');
+  assert.equal(code, 0);
 });
 
 test('runs on an empty directory says so', () => {
