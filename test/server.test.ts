@@ -24,6 +24,7 @@ import {
 import type { RunDetailResponse, RunListResponse, SweepDetailResponse } from '../src/server/api-types.ts';
 import { type DashboardServer, RunCatalog, startDashboardServer } from '../src/server/index.ts';
 import { parseCompleteLines, readLastRecord } from '../src/server/metrics-tail.ts';
+import { thinMetrics } from '../src/server/thin-metrics.ts';
 import { SWEEP_FORMAT, writeSweepManifest } from '../src/sweep/manifest.ts';
 import { buildTask, makeSplit, splitToJson } from '../src/tasks/index.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
@@ -273,6 +274,81 @@ describe('dashboard server', () => {
     assert.equal(body.detect?.measures.t_grok_crossing, 280);
     assert.equal(body.has_analysis, false);
     assert.equal((await api('/api/runs/grokked-run/analysis')).status, 404);
+    // max_points thins only logs longer than it; a bad value names the parameter.
+    const capped = await api<RunDetailResponse>('/api/runs/grokked-run?max_points=4000');
+    assert.deepEqual(capped.body, body);
+    assert.equal(body.metrics_total, STEPS.length);
+    for (const bad of ['1', '0', 'abc', '-5', '2.5']) {
+      const r = await api<{ error: string; field: string }>(`/api/runs/grokked-run?max_points=${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.body.field, 'max_points');
+      assert.match(r.body.error, /max_points must be an integer ≥ 2/);
+    }
+  });
+
+  test('a long run is thinned for drawing on request: the extremes stay, the offset is the whole file', async () => {
+    const dir = makeDir();
+    const run = syntheticRun(dir, 'long-run', [0]);
+    const steps = Array.from({ length: 30_000 }, (_, i) => i);
+    const records = steps.map((step) => ({ ...syntheticRecord(step / 100), step }));
+    records[17_777].train_loss = 42; // a one-evaluation loss spike
+    fs.writeFileSync(run.metricsPath, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const longServer = await startDashboardServer({ runsDir: dir, port: 0, staticDir, keepAliveMs: 60_000 });
+    try {
+      const get = async (query: string) =>
+        (await (
+          await fetch(new URL(`/api/runs/long-run${query}`, longServer.url))
+        ).json()) as RunDetailResponse;
+      const full = await get('');
+      const thin = await get('?max_points=500');
+      assert.equal(full.metrics.length, 30_000);
+      assert.equal(thin.metrics_total, 30_000);
+      // Smooth curves keep about one record per bucket (their extremes sit at the bucket edges).
+      assert.ok(thin.metrics.length <= 500 && thin.metrics.length >= 50, `${thin.metrics.length} records`);
+      assert.equal(
+        thin.metrics_offset,
+        fs.statSync(run.metricsPath).size,
+        'live updates continue after the whole file',
+      );
+      assert.deepEqual(thin.detect, full.detect, 'detection runs on every record');
+      assert.ok(
+        thin.metrics.some((m) => m.step === 17_777 && m.train_loss === 42),
+        'the spike is kept',
+      );
+    } finally {
+      await longServer.close();
+    }
+  });
+
+  test('thinMetrics: at most N records, first and last, every early step, extremes per bucket, no long gaps', () => {
+    const n = 100_000;
+    const records = Array.from({ length: n }, (_, step) => ({
+      step,
+      train_loss: 1e-3,
+      train_acc: 1,
+      test_loss: 5 - 4 / (1 + Math.exp(-(step - 60_000) / 500)),
+      test_acc: 0.01 + 0.98 / (1 + Math.exp(-(step - 60_000) / 500)),
+      weight_norm: 50,
+    }));
+    records[73_333].train_loss = 7; // spike
+    records[41_000].test_acc = 0; // dip
+    const thin = thinMetrics(records, 2000);
+    assert.ok(thin.length <= 2000, `${thin.length}`);
+    assert.equal(thin[0], records[0]);
+    assert.equal(thin[thin.length - 1], records[n - 1]);
+    const steps = thin.map((r) => r.step);
+    for (let i = 1; i < steps.length; i++) assert.ok(steps[i] > steps[i - 1], 'in order, no repeats');
+    // Log axis: steps 0–6 fall in buckets of their own (100 buckets over ln(1 + step) ≤ 11.5).
+    for (let s = 0; s <= 6; s++) assert.ok(steps.includes(s), `early step ${s} kept`);
+    assert.ok(steps.includes(73_333) && steps.includes(41_000), 'the spike and the dip are kept');
+    // Linear axis: 99 buckets of ~1010 steps, each with a kept record: no gap longer than two buckets.
+    let gap = 0;
+    for (let i = 1; i < steps.length; i++) gap = Math.max(gap, steps[i] - steps[i - 1]);
+    assert.ok(gap <= 2 * Math.ceil(n / 99), `largest gap ${gap}`);
+    // The jump's steepest stretch is drawn: some kept test_acc between 0.3 and 0.7.
+    assert.ok(thin.some((r) => (r.test_acc ?? 0) > 0.3 && (r.test_acc ?? 0) < 0.7));
+    assert.equal(thinMetrics(records.slice(0, 50), 2000).length, 50, 'short logs are untouched');
+    assert.throws(() => thinMetrics(records, 1), /max must be an integer ≥ 2/);
   });
 
   test('the metrics readers take complete lines only', () => {

@@ -117,6 +117,7 @@ export interface RunStatusJson {
   updated_at: string;
   created_at?: string;
   message?: string;
+  kernels?: string;
 }
 
 /** GET /api/runs/:id */
@@ -125,7 +126,10 @@ export interface RunDetailResponse {
   row: RunRow;
   config: Record<string, unknown> | null;
   status: RunStatusJson | null;
+  /** Every complete record of metrics.jsonl, or with ?max_points=N at most N of them (thin-metrics.ts). */
   metrics: MetricsRecord[];
+  /** Complete records in metrics.jsonl (more than metrics.length when thinned). */
+  metrics_total: number;
   /**
    * Where the complete lines of metrics.jsonl end (bytes), and the file's identity: pass both to
    * /api/runs/:id/events as `offset` and `file` to receive exactly the records written after these.

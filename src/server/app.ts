@@ -4,7 +4,8 @@
  *
  *   GET /api/runs                   the run list with sweeps (RunListResponse)
  *   GET /api/events                 SSE: `runs` (the whole list), then `rows` (what changed)
- *   GET /api/runs/:id               config, status, every metrics record, detectRun's result
+ *   GET /api/runs/:id               config, status, every metrics record (?max_points=N: at most N,
+ *                                   thinned for drawing, thin-metrics.ts), detectRun's result
  *   GET /api/runs/:id/events        SSE: `hello`, `metrics`, `status`, `detect`, `reset`, `gone`
  *                                   (?offset=&file= from /api/runs/:id, or Last-Event-ID)
  *   GET /api/runs/:id/analysis      the parts of analysis/analysis.json the dashboard draws
@@ -31,6 +32,7 @@ import { feedRun, parseFeedStart } from './run-events.ts';
 import { RunListFeed } from './run-list-feed.ts';
 import { SSE_HEADERS, type SseChannel, sseStream } from './sse.ts';
 import type { StaticFile } from './static-files.ts';
+import { MIN_POINTS, thinMetrics } from './thin-metrics.ts';
 
 export interface AppOptions {
   catalog: RunCatalog;
@@ -147,6 +149,7 @@ export function createApp(options: AppOptions): { app: Hono; state: AppState } {
 
   app.get('/api/runs/:id', (c) => {
     const id = c.req.param('id');
+    const maxPoints = parseMaxPoints(c.req.query('max_points'));
     const runDir = catalog.runDir(id);
     const row = catalog.row(id);
     const { status } = catalog.status(id);
@@ -168,7 +171,8 @@ export function createApp(options: AppOptions): { app: Hono; state: AppState } {
       row,
       config,
       status,
-      metrics: lines.records,
+      metrics: maxPoints === null ? lines.records : thinMetrics(lines.records, maxPoints),
+      metrics_total: lines.records.length,
       metrics_offset: lines.offset,
       metrics_file: lines.file,
       bad_lines: lines.badLines,
@@ -240,4 +244,17 @@ export function createApp(options: AppOptions): { app: Hono; state: AppState } {
   });
 
   return { app, state };
+}
+
+/** ?max_points=N of GET /api/runs/:id: absent, or an integer ≥ MIN_POINTS. */
+function parseMaxPoints(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const n = /^[0-9]{1,9}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= MIN_POINTS)) {
+    throw new UsageError({
+      field: 'max_points',
+      message: `max_points must be an integer ≥ ${MIN_POINTS} (records to draw at most), got '${value}'`,
+    });
+  }
+  return n;
 }

@@ -42,6 +42,12 @@ export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> 
 }
 
 export const runApi = (id: string) => `/api/runs/${encodeURIComponent(id)}`;
+/**
+ * A run's detail for drawing: a log longer than this many evaluations comes thinned by the server
+ * (extremes of every series kept, src/server/thin-metrics.ts); records arriving live are all drawn.
+ */
+export const MAX_DRAWN_POINTS = 4000;
+export const runDetailApi = (id: string) => `${runApi(id)}?max_points=${MAX_DRAWN_POINTS}`;
 export const sweepApi = (name: string) => `/api/sweeps/${encodeURIComponent(name)}`;
 
 function parse<K extends keyof RunEvents>(_event: K, e: Event): RunEvents[K] {
@@ -110,7 +116,10 @@ export function useRunList(): { list: RunListResponse | null; live: boolean; err
 
 export interface RunFeedState {
   detail: RunDetailResponse | null;
+  /** The records drawn: the detail's (maybe thinned), then every one that arrived live. */
   records: MetricsRecord[];
+  /** Evaluations in the run's log so far (more than records.length when the detail was thinned). */
+  total: number;
   status: RunStatusJson | null;
   state: RunRowState | null;
   detect: DetectResult | null;
@@ -133,6 +142,7 @@ type FeedAction =
 const emptyFeed: RunFeedState = {
   detail: null,
   records: [],
+  total: 0,
   status: null,
   state: null,
   detect: null,
@@ -151,13 +161,14 @@ function feedReducer(s: RunFeedState, a: FeedAction): RunFeedState {
         ...emptyFeed,
         detail: a.detail,
         records: a.detail.metrics,
+        total: a.detail.metrics_total,
         status: a.detail.status,
         state: a.detail.row.state,
         detect: a.detail.detect,
         detectError: a.detail.detect_error,
       };
     case 'metrics':
-      return { ...s, records: s.records.concat(a.records) };
+      return { ...s, records: s.records.concat(a.records), total: s.total + a.records.length };
     case 'status':
       return { ...s, status: a.data.status, state: a.data.state };
     case 'detect':
@@ -185,7 +196,7 @@ export function useRunFeed(id: string | null): RunFeedState {
     let source: EventSource | null = null;
     const controller = new AbortController();
     const load = async () => {
-      const detail = await getJson<RunDetailResponse>(runApi(id), controller.signal);
+      const detail = await getJson<RunDetailResponse>(runDetailApi(id), controller.signal);
       if (closed) return;
       dispatch({ type: 'loaded', detail });
       const params = new URLSearchParams({ offset: String(detail.metrics_offset) });

@@ -1,6 +1,6 @@
 /** Several runs on shared axes: one colour per run, test solid and train dashed, and the config keys that differ. */
 import { useEffect, useMemo, useState } from 'react';
-import { getJson, type RunDetailResponse, runApi } from '../api.ts';
+import { getJson, type RunDetailResponse, runDetailApi } from '../api.ts';
 import { StateBadge, VerdictBadge } from '../components/Badges.tsx';
 import { Chart, type ChartSeries, type Marker } from '../components/Chart.tsx';
 import { formatAcc, formatStep, formatValue } from '../format.ts';
@@ -28,7 +28,7 @@ function useRunDetails(ids: string[]): Loaded[] | null {
           try {
             return {
               id,
-              detail: await getJson<RunDetailResponse>(runApi(id), controller.signal),
+              detail: await getJson<RunDetailResponse>(runDetailApi(id), controller.signal),
               error: null,
             };
           } catch (err) {

@@ -305,7 +305,10 @@ export function RunPage({ id }: { id: string }) {
         <span>
           training time <b>{formatSeconds(num(last?.wall_s))}</b>
         </span>
-        <span className="muted">{records.length} evaluations</span>
+        <span className="muted">
+          {feed.total} evaluations
+          {feed.total > records.length && ` (${records.length} drawn: the extremes of each curve are kept)`}
+        </span>
       </div>
       <RunCharts records={records} detect={feed.detect} xLog={xLog} id={id} />
       <div className="panels">
