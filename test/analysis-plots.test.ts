@@ -1,4 +1,4 @@
-// Charts of `groklab analyze` (src/plots/analysis-specs.ts, src/plots/analysis.ts): a real tiny run is
+// Charts of `groklab analyze` (src/plots/analysis-specs/, src/plots/analysis.ts): a real tiny run is
 // analysed through the CLI, and the numbers in each chart's spec are checked against analysis.json;
 // then the SVG's text and the PNG's size, a run analysed again after training on, a run that is not
 // modular arithmetic, and bad options.

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { ANALYSIS_DIR, ANALYSIS_FILE, ANALYSIS_FORMAT, type AnalysisDocument } from '../analysis/types.ts';
 import { readJsonFile } from '../runs/index.ts';
 import { UsageError } from '../util/errors.ts';
-import { type AnalysisChartName, analysisChartSpecs } from './analysis-specs.ts';
+import { type AnalysisChartName, analysisChartSpecs } from './analysis-specs/index.ts';
 import { checkFormats, PLOT_FORMATS, type PlotFormat, type RenderedFile, writeCharts } from './index.ts';
 import { specToSvg, svgToPng } from './render.ts';
 

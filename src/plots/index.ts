@@ -27,7 +27,7 @@ import {
   weightNormSpec,
 } from './specs.ts';
 
-export * from './analysis-specs.ts';
+export * from './analysis-specs/index.ts';
 export { fontFiles, type Pixels, PNG_SCALE, specToSvg, svgToPixels, svgToPng } from './render.ts';
 export * from './specs.ts';
 export * from './sweep-specs.ts';
