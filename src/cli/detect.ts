@@ -12,7 +12,8 @@ import {
   isFailure,
   optionProblems,
 } from '../measures/index.ts';
-import { UsageError } from '../util/errors.ts';
+import { type FieldProblem, UsageError } from '../util/errors.ts';
+import { numberFlag } from './number-flag.ts';
 
 interface DetectCliOptions {
   json?: boolean;
@@ -76,21 +77,12 @@ export function registerDetect(program: Command, out: NodeJS.WritableStream = pr
 
 /** Turns the flag strings into AnalyzeOptions; every bad value is reported at once. */
 function parseOptions(opts: DetectCliOptions): AnalyzeOptions {
-  const problems: Array<{ field: string; message: string }> = [];
-  const number = (field: string, value: string | undefined): number | undefined => {
-    if (value === undefined) return undefined;
-    const x = Number(value);
-    if (value.trim() === '' || !Number.isFinite(x)) {
-      problems.push({ field, message: `must be a number, got "${value}"` });
-      return undefined;
-    }
-    return x;
-  };
+  const problems: FieldProblem[] = [];
   const options: AnalyzeOptions = {
-    memThreshold: number('--mem-threshold', opts.memThreshold),
-    grokThreshold: number('--grok-threshold', opts.grokThreshold),
-    classes: number('--classes', opts.classes),
-    baseline: number('--baseline', opts.baseline),
+    memThreshold: numberFlag(problems, '--mem-threshold', opts.memThreshold),
+    grokThreshold: numberFlag(problems, '--grok-threshold', opts.grokThreshold),
+    classes: numberFlag(problems, '--classes', opts.classes),
+    baseline: numberFlag(problems, '--baseline', opts.baseline),
   };
   const columns: ColumnOverrides = {
     step: opts.step,

@@ -14,6 +14,7 @@ import { listSweepNames, SWEEP_FILE, validateSweepName } from '../sweep/manifest
 import { PHASE_METRICS, sweepReport } from '../sweep/report.ts';
 import { readSweepSpecFile } from '../sweep/spec.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
+import { numberFlag } from './number-flag.ts';
 
 interface SweepReportCliOptions {
   runsDir: string;
@@ -95,18 +96,9 @@ function parseFormats(list: string): string[] {
 
 function parseThresholds(opts: SweepReportCliOptions): AnalyzeOptions {
   const problems: FieldProblem[] = [];
-  const number = (field: string, value: string | undefined) => {
-    if (value === undefined) return undefined;
-    const x = Number(value);
-    if (value.trim() === '' || !Number.isFinite(x)) {
-      problems.push({ field, message: `must be a number, got "${value}"` });
-      return undefined;
-    }
-    return x;
-  };
   const options: AnalyzeOptions = {
-    memThreshold: number('--mem-threshold', opts.memThreshold),
-    grokThreshold: number('--grok-threshold', opts.grokThreshold),
+    memThreshold: numberFlag(problems, '--mem-threshold', opts.memThreshold),
+    grokThreshold: numberFlag(problems, '--grok-threshold', opts.grokThreshold),
   };
   problems.push(...optionProblems(options));
   if (problems.length > 0) throw new UsageError(problems);
