@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { analyzeRun } from '../src/analysis/run-analysis.ts';
 import { PRESETS } from '../src/config/presets.ts';
 import type { RunConfigInput } from '../src/config/schema.ts';
@@ -22,6 +22,8 @@ import { startRun } from '../src/runner/session.ts';
 import { openRun } from '../src/runs/index.ts';
 import { startDashboardServer } from '../src/server/index.ts';
 import { SWEEP_FORMAT, type SweepManifest, writeSweepManifest } from '../src/sweep/manifest.ts';
+import { launchChromium } from '../test/helpers/chromium.ts';
+import { tinyGrokkingConfig } from '../test/helpers/tiny-config.ts';
 import { DASHBOARD_DIST, ensureDashboardBuilt } from '../web/dashboard/build.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -49,30 +51,13 @@ async function train(id: string, config: RunConfigInput): Promise<void> {
   );
 }
 
-/** x+y mod 31 with an MLP (tests' tiny config) at one weight decay and training fraction. */
+/** The tests' tiny x+y mod 31 MLP at one weight decay and training fraction, trained to grokking. */
 function sweepConfig(weightDecay: number, trainFraction: number): RunConfigInput {
-  return {
-    preset: 'tiny-grokking',
-    seed: 0,
-    task: { kind: 'modular', op: 'add', p: 31, train_fraction: trainFraction },
-    model: { kind: 'mlp', input: 'onehot', width: 128, depth: 1, activation: 'quadratic', init_scale: 1 },
-    train: {
-      optimizer: 'adamw',
-      lr: 1e-2,
-      weight_decay: weightDecay,
-      beta1: 0.9,
-      beta2: 0.98,
-      eps: 1e-8,
-      momentum: 0,
-      warmup_steps: 10,
-      batch_size: 'full',
-      loss: 'cross_entropy',
-      steps: 1500,
-      stop_test_acc: 0.99,
-      stop_patience: 3,
-    },
-    eval: { every: 20, log_points_per_decade: 5, checkpoint_every: 1000 },
-  };
+  const config = tinyGrokkingConfig({
+    train: { weight_decay: weightDecay, steps: 1500, stop_test_acc: 0.99, stop_patience: 3 },
+    eval: { every: 20, checkpoint_every: 1000 },
+  });
+  return { ...config, task: { ...config.task, train_fraction: trainFraction } };
 }
 
 async function shoot(page: Page, url: string, file: string, ready: string, clip?: { height: number }) {
@@ -122,18 +107,7 @@ writeSweepManifest(runsDir, {
 
 await ensureDashboardBuilt({ log: say });
 const server = await startDashboardServer({ runsDir, port: 0, staticDir: DASHBOARD_DIST });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   fs.mkdirSync(outDir, { recursive: true });

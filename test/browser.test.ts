@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { useKernels } from '../src/engine/kernels.ts';
 import { getKernels } from '../src/engine/kernels-default.ts';
 import { kernelsFor } from '../src/engine/kernels-node.ts';
@@ -19,9 +18,9 @@ import {
   PLAYGROUND_STEPS,
   trainSteps,
 } from '../web/playground/train-steps.ts';
+import { CHROMIUM, launchChromium } from './helpers/chromium.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(root, 'test-artifacts/browser-playground.png');
 const skip = process.env.GROKLAB_SKIP_BROWSER === '1';
 
@@ -56,18 +55,7 @@ test('the playground trains in headless Chromium with the wasm kernels, giving t
     );
   }
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
   const logs: string[] = [];

@@ -10,16 +10,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startRun } from '../src/runner/session.ts';
 import { type DashboardServer, startDashboardServer } from '../src/server/index.ts';
 import { SWEEP_FORMAT, writeSweepManifest } from '../src/sweep/manifest.ts';
 import { DASHBOARD_DIST, ensureDashboardBuilt } from '../web/dashboard/build.ts';
+import { CHROMIUM, launchChromium } from './helpers/chromium.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(root, 'test-artifacts/dashboard');
 const skip = process.env.GROKLAB_SKIP_BROWSER === '1';
 const makeDir = tempDirs('dashboard');
@@ -127,18 +127,7 @@ describe('dashboard in headless Chromium', {
       pollMs: 300,
       listPollMs: 500,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
