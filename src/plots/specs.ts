@@ -150,6 +150,16 @@ export function stepX(maxStep: number, showAxis: boolean) {
   };
 }
 
+/** A y encoding of shares in [0, 1] (accuracies), as percentages. */
+export function percentY(field: string, title: string) {
+  return {
+    field,
+    type: 'quantitative' as const,
+    scale: { domain: [0, 1] },
+    axis: { format: '.0%', title, tickCount: 5 },
+  };
+}
+
 /** Rows for the accuracy panel: one per evaluation and split. */
 export function accuracyRows(
   evaluations: Evaluation[],
@@ -307,12 +317,7 @@ export function learningCurvesSpec(data: RunChartData): TopLevelSpec {
         mark: { type: 'line' as const, strokeWidth: 2, clip: true },
         encoding: {
           x: stepX(maxStep, false),
-          y: {
-            field: 'value',
-            type: 'quantitative' as const,
-            scale: { domain: [0, 1] },
-            axis: { format: '.0%', title: 'accuracy', tickCount: 5 },
-          },
+          y: percentY('value', 'accuracy'),
           color: splitColor,
           strokeDash: splitDash,
         },
@@ -477,12 +482,7 @@ export function comparisonSpec(
         mark: { type: 'line', strokeWidth: 2, clip: true },
         encoding: {
           x: stepX(maxStep, true),
-          y: {
-            field: 'value',
-            type: 'quantitative',
-            scale: { domain: [0, 1] },
-            axis: { format: '.0%', title: 'accuracy', tickCount: 5 },
-          },
+          y: percentY('value', 'accuracy'),
           color: {
             field: 'run',
             type: 'nominal',

@@ -3,7 +3,17 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { AnalysisDocument } from '../../analysis/types.ts';
-import { CONFIG, logAxis, SOLID, stepX, TEST_COLOR, TRAIN_COLOR, TRAIN_DASH, WIDTH } from '../specs.ts';
+import {
+  CONFIG,
+  logAxis,
+  percentY,
+  SOLID,
+  stepX,
+  TEST_COLOR,
+  TRAIN_COLOR,
+  TRAIN_DASH,
+  WIDTH,
+} from '../specs.ts';
 import { analysisMaxStep, finite, fmt, phaseBands, phaseLayers, SCHEMA, titleOf } from './common.ts';
 
 export interface SeriesRow {
@@ -206,12 +216,7 @@ export function progressSpec(doc: AnalysisDocument): TopLevelSpec | null {
         mark: { type: 'line', strokeWidth: 2, clip: true },
         encoding: {
           x: stepX(maxStep, true),
-          y: {
-            field: 'value',
-            type: 'quantitative',
-            scale: { domain: [0, 1] },
-            axis: { format: '.0%', title: 'accuracy, share', tickCount: 5 },
-          },
+          y: percentY('value', 'accuracy, share'),
           ...seriesEncoding(shareSeries, null),
         },
       },

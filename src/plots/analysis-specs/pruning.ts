@@ -3,7 +3,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { AnalysisDocument, CheckpointAnalysis } from '../../analysis/types.ts';
-import { CONFIG, PALETTE, SOLID, TRAIN_DASH, WIDTH } from '../specs.ts';
+import { CONFIG, PALETTE, percentY, SOLID, TRAIN_DASH, WIDTH } from '../specs.ts';
 import { finite, PHASE_STYLE, percent, placeLabels, SCHEMA, titleOf } from './common.ts';
 
 /** "after cleanup", "circuit formation", ...: where a step lies among the document's phases. */
@@ -98,12 +98,7 @@ export function pruningSpec(doc: AnalysisDocument): TopLevelSpec | null {
             scale: { domain: [0, 1] },
             axis: { format: '.0%', title: 'fraction of the weights pruned' },
           },
-          y: {
-            field: 'accuracy',
-            type: 'quantitative',
-            scale: { domain: [0, 1] },
-            axis: { format: '.0%', title: 'accuracy', tickCount: 5 },
-          },
+          y: percentY('accuracy', 'accuracy'),
           color: {
             field: 'checkpoint',
             type: 'nominal',
