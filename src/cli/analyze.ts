@@ -15,6 +15,7 @@ import { type AnalysisPlots, writeAnalysisCharts } from '../plots/analysis.ts';
 import { checkFormats, type PlotFormat } from '../plots/index.ts';
 import { openRun, RUN_FILES, type RunFolder } from '../runs/index.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
+import { defaultRunsDir } from './defaults.ts';
 
 interface AnalyzeCliOptions {
   runsDir: string;
@@ -52,11 +53,7 @@ export function registerAnalyze(
       'measure why a run grokked, over its checkpoints: Fourier spectra and key frequencies, restricted/excluded loss, phases, norms, feature movement, Hessian, attention, neuron frequencies, pruning; writes <run>/analysis/analysis.json and its charts (spectrum, progress, norms, hessian, pruning) as SVG and PNG',
     )
     .argument('<run>', 'run id (in --runs-dir) or the path of a run folder')
-    .option(
-      '--runs-dir <dir>',
-      'where run folders live (env GROKLAB_RUNS)',
-      process.env.GROKLAB_RUNS ?? 'runs',
-    )
+    .option('--runs-dir <dir>', 'where run folders live (env GROKLAB_RUNS)', defaultRunsDir())
     .option('--every <n>', 'analyse every n-th checkpoint, plus the last (default: all)')
     .option('--steps <list>', 'analyse only these checkpoint steps, e.g. 0,1000,5000')
     .option(

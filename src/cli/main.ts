@@ -1,23 +1,67 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+/**
+ * The `groklab` command line. Each command lives in its own module, loaded only when that command
+ * runs: `groklab --help` and `groklab presets` do not pay for DuckDB, Vega, BullMQ or the engine.
+ */
 import { Command, CommanderError } from 'commander';
-import { applyOverrides, parseOverrides } from '../config/overrides.ts';
-import { PRESETS } from '../config/presets.ts';
-import { GROKLAB_VERSION } from '../config/schema.ts';
-import { type RunHooks, type RunOutcome, resumeRun, startRun } from '../runner/session.ts';
-import { listRuns } from '../runs/index.ts';
+import { GROKLAB_VERSION } from '../config/version.ts';
 import { CommandExit, UsageError } from '../util/errors.ts';
-import { registerAnalyze } from './analyze.ts';
-import { registerDetect } from './detect.ts';
-import { registerPlot } from './plot.ts';
-import { TrainingProgress } from './progress.ts';
-import { printRunSummary, printRunsTable } from './report.ts';
-import { registerServe } from './serve.ts';
-import { registerSweep } from './sweep.ts';
-import { registerSweepReport } from './sweep-report.ts';
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-const defaultRunsDir = () => process.env.GROKLAB_RUNS ?? 'runs';
+type Register = (program: Command) => void;
+
+/** Every command: the one-line summary `groklab --help` lists, and the module that defines it. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> }> = {
+  train: {
+    summary: 'train a model from a preset (or a config file) into a new run folder',
+    load: async () => (await import('./train.ts')).registerTrain,
+  },
+  resume: {
+    summary: 'continue a run from a checkpoint, optionally with changed training settings',
+    load: async () => (await import('./train.ts')).registerResume,
+  },
+  runs: {
+    summary: 'list runs with their status and latest accuracies',
+    load: async () => (await import('./runs.ts')).registerRuns,
+  },
+  presets: {
+    summary: 'list the built-in presets',
+    load: async () => (await import('./presets.ts')).registerPresets,
+  },
+  detect: {
+    summary: "did a run (or anyone's training log) grok, when, and how sharply",
+    load: async () => (await import('./detect.ts')).registerDetect,
+  },
+  analyze: {
+    summary: 'why a run grokked: Fourier circuit, progress measures, norms, Hessian, pruning',
+    load: async () => (await import('./analyze.ts')).registerAnalyze,
+  },
+  plot: {
+    summary: 'learning curves and weight norms of runs as SVG and PNG',
+    load: async () => (await import('./plot.ts')).registerPlot,
+  },
+  serve: {
+    summary: 'live dashboard of a runs directory',
+    load: async () => (await import('./serve.ts')).registerServe,
+  },
+  sweep: {
+    summary: 'train a grid of runs here (one process per core) or on a Redis queue',
+    load: async () => (await import('./sweep.ts')).registerSweep,
+  },
+  worker: {
+    summary: 'take sweep runs from a Redis queue and train them',
+    load: async () => (await import('./sweep.ts')).registerWorker,
+  },
+  'sweep-report': {
+    summary: "a sweep's table, phase diagrams and literature claim checks",
+    load: async () => (await import('./sweep-report.ts')).registerSweepReport,
+  },
+};
+
+/** The command named on the command line (`groklab help CMD` names one too), if any. */
+function requestedCommand(argv: string[]): string | undefined {
+  const [first, second] = argv;
+  const name = first === 'help' ? second : first;
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? name : undefined;
+}
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 bad input). */
 export async function main(argv: string[]): Promise<number> {
@@ -27,81 +71,15 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  program
-    .command('train')
-    .description('train a model from a preset (or a config file) into a new run folder')
-    .option('--preset <name>', 'preset to start from (see `groklab presets`)')
-    .option('--config <file>', 'a JSON config file instead of a preset')
-    .option(
-      '--set <key=value>',
-      'change one config field, e.g. train.weight_decay=0.3 (repeatable)',
-      collect,
-      [],
-    )
-    .option('--runs-dir <dir>', 'where run folders live (env GROKLAB_RUNS)', defaultRunsDir())
-    .option('--id <id>', 'run id (default: <preset>-<UTC time>)')
-    .option('--quiet', 'no progress output')
-    .action(async (opts: TrainOptions) => {
-      const raw = applyOverrides(baseConfig(opts), parseOverrides(opts.set));
-      const outcome = await withProgress(opts.quiet ?? false, (hooks) =>
-        startRun(opts.runsDir, raw, { id: opts.id, hooks }),
-      );
-      printRunSummary(outcome, process.stdout);
-    });
-
-  program
-    .command('resume')
-    .description('continue a run from a checkpoint, optionally with changed training settings')
-    .argument('<run>', 'run id')
-    .option('--step <n>', 'checkpoint step (default: the latest)', parseStep)
-    .option('--set <key=value>', 'change a train.* or eval.* field, e.g. train.weight_decay=1', collect, [])
-    .option('--fork <id>', 'continue in a new run with this id, keeping the original untouched')
-    .option('--discard-later', 'resume in place from an earlier checkpoint, deleting what came after it')
-    .option('--runs-dir <dir>', 'where run folders live (env GROKLAB_RUNS)', defaultRunsDir())
-    .option('--quiet', 'no progress output')
-    .action(async (runId: string, opts: ResumeCliOptions) => {
-      const overrides = parseOverrides(opts.set);
-      const outcome = await withProgress(opts.quiet ?? false, (hooks) =>
-        resumeRun(opts.runsDir, runId, {
-          step: opts.step,
-          overrides,
-          forkId: opts.fork,
-          discardLater: opts.discardLater,
-          hooks,
-        }),
-      );
-      printRunSummary(outcome, process.stdout);
-    });
-
-  program
-    .command('runs')
-    .description('list runs with their status and latest accuracies')
-    .option('--runs-dir <dir>', 'where run folders live (env GROKLAB_RUNS)', defaultRunsDir())
-    .option('--json', 'machine-readable output')
-    .action((opts: { runsDir: string; json?: boolean }) => {
-      const runs = listRuns(opts.runsDir);
-      if (opts.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
-      else printRunsTable(runs, opts.runsDir, process.stdout);
-    });
-
-  program
-    .command('presets')
-    .description('list the built-in presets')
-    .action(() => {
-      const width = Math.max(...Object.keys(PRESETS).map((n) => n.length));
-      for (const [name, preset] of Object.entries(PRESETS)) {
-        process.stdout.write(`${name.padEnd(width)}  ${preset.description}\n`);
-      }
-    });
-
-  registerDetect(program);
-  registerAnalyze(program);
-  registerPlot(program);
-  registerServe(program);
-  registerSweep(program);
-  registerSweepReport(program);
-
   try {
+    const name = requestedCommand(argv);
+    if (name !== undefined) {
+      (await COMMANDS[name].load())(program);
+    } else {
+      // Only the list is needed (help, or an unknown command to reject): names and summaries.
+      for (const [command, { summary }] of Object.entries(COMMANDS))
+        program.command(command).summary(summary);
+    }
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
@@ -116,88 +94,5 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`groklab: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
-  }
-}
-
-interface TrainOptions {
-  preset?: string;
-  config?: string;
-  set: string[];
-  runsDir: string;
-  id?: string;
-  quiet?: boolean;
-}
-
-interface ResumeCliOptions {
-  step?: number;
-  set: string[];
-  fork?: string;
-  discardLater?: boolean;
-  runsDir: string;
-  quiet?: boolean;
-}
-
-function baseConfig(opts: TrainOptions): Record<string, unknown> {
-  if (opts.preset !== undefined && opts.config !== undefined) {
-    throw new UsageError({ field: '--config', message: 'give either --preset or --config, not both' });
-  }
-  if (opts.config !== undefined) {
-    try {
-      return JSON.parse(readFileSync(path.resolve(opts.config), 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new UsageError({
-        field: '--config',
-        message: `cannot read ${opts.config}: ${(err as Error).message}`,
-      });
-    }
-  }
-  const names = Object.keys(PRESETS).join(', ');
-  if (opts.preset === undefined)
-    throw new UsageError({ field: '--preset', message: `required; one of ${names}` });
-  const preset = PRESETS[opts.preset];
-  if (!preset)
-    throw new UsageError({ field: '--preset', message: `unknown preset "${opts.preset}"; one of ${names}` });
-  return { preset: opts.preset, ...structuredClone(preset.config) } as Record<string, unknown>;
-}
-
-function parseStep(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new UsageError({ field: '--step', message: 'must be an integer ≥ 0' });
-  return n;
-}
-
-/**
- * Runs training with a progress display and Ctrl-C handling: the first Ctrl-C stops after the
- * current step with a checkpoint (resumable), a second one exits at once.
- */
-async function withProgress(
-  quiet: boolean,
-  run: (hooks: RunHooks) => Promise<RunOutcome>,
-): Promise<RunOutcome> {
-  let progress: TrainingProgress | null = null;
-  let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    process.stderr.write('\nstopping after this step (Ctrl-C again to quit at once)…\n');
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    return await run({
-      onStart: ({ runId, step, totalSteps }) => {
-        if (!quiet) process.stderr.write(`run ${runId}: training from step ${step} to ${totalSteps}\n`);
-        progress = new TrainingProgress(totalSteps, process.stderr, quiet);
-        progress.start(step);
-      },
-      onEval: (record) => progress?.eval(record),
-      onStep: (step) => {
-        progress?.step(step);
-        return stopRequested;
-      },
-    });
-  } finally {
-    (progress as TrainingProgress | null)?.stop();
-    process.off('SIGINT', onSigint);
   }
 }

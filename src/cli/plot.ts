@@ -12,6 +12,7 @@ import {
   writeCharts,
 } from '../plots/index.ts';
 import { UsageError } from '../util/errors.ts';
+import { defaultRunsDir } from './defaults.ts';
 
 interface PlotCliOptions {
   out?: string;
@@ -32,11 +33,7 @@ export function registerPlot(program: Command, out: NodeJS.WritableStream = proc
       'output folder (default: <run>/plots for each run, and the current folder for comparison.svg|png); with several runs each run gets <dir>/<run id>/',
     )
     .option('--format <list>', 'comma-separated formats: svg, png', 'svg,png')
-    .option(
-      '--runs-dir <dir>',
-      'where run ids are looked up (env GROKLAB_RUNS)',
-      process.env.GROKLAB_RUNS ?? 'runs',
-    )
+    .option('--runs-dir <dir>', 'where run ids are looked up (env GROKLAB_RUNS)', defaultRunsDir())
     .action(async (runArgs: string[], opts: PlotCliOptions) => {
       const formats = checkFormats(
         opts.format

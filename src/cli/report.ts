@@ -1,8 +1,5 @@
 import { detectRun, formatStep } from '../measures/index.ts';
 import type { RunOutcome } from '../runner/session.ts';
-import type { RunSummary } from '../runs/index.ts';
-import type { EvalRecord } from '../train/trainer.ts';
-import { alignColumns } from '../util/text-table.ts';
 import { formatSeconds } from './progress.ts';
 
 export function printRunSummary(outcome: RunOutcome, out: NodeJS.WritableStream): void {
@@ -18,25 +15,4 @@ export function printRunSummary(outcome: RunOutcome, out: NodeJS.WritableStream)
     `  training time ${formatSeconds(last?.wall_s ?? 0)}`,
   ];
   out.write(`${lines.join('\n')}\n`);
-}
-
-export function printRunsTable(runs: RunSummary[], runsDir: string, out: NodeJS.WritableStream): void {
-  if (runs.length === 0) {
-    out.write(`no runs in ${runsDir}\n`);
-    return;
-  }
-  const rows = runs.map((r) => {
-    const m = r.lastMetrics as Partial<EvalRecord> | null;
-    const config = r.config as { preset?: string } | null;
-    return [
-      r.id,
-      r.state,
-      config?.preset ?? '-',
-      String(r.step ?? '-'),
-      m?.train_acc !== undefined ? m.train_acc.toFixed(3) : '-',
-      m?.test_acc !== undefined ? m.test_acc.toFixed(3) : '-',
-    ];
-  });
-  const header = ['run', 'status', 'preset', 'step', 'train acc', 'test acc'];
-  for (const line of alignColumns(header, rows)) out.write(`${line}\n`);
 }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { type DashboardServer, isLoopbackHost, startDashboardServer } from '../server/index.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
@@ -80,28 +81,55 @@ function bindProblem(err: NodeJS.ErrnoException, settings: ServeSettings): Usage
   }
 }
 
-/** Starts the server with the UI built if needed; UsageError for binding problems. */
-export async function serveDashboard(
-  settings: ServeSettings,
-  options: { rebuild?: boolean; build?: boolean; log?: (line: string) => void } = {},
-): Promise<DashboardServer> {
-  const log = options.log ?? (() => {});
-  let staticDir: string | null = null;
+/** What serve uses of web/dashboard/build.ts (typed here: that file is outside the compiled src/). */
+interface DashboardBuilder {
+  DASHBOARD_DIST: string;
+  ensureDashboardBuilt(options: { force?: boolean; log?: (line: string) => void }): Promise<unknown>;
+  isDashboardBuilt(): boolean;
+}
+
+/** The UI prebuilt into the package: dist/dashboard beside the compiled dist/cli. */
+const PACKAGED_DASHBOARD = fileURLToPath(new URL('../dashboard/', import.meta.url));
+
+/**
+ * The folder of the built UI. The compiled command serves the UI that `npm run build` put into
+ * dist/dashboard; from the TypeScript sources (development, tests) the UI is built from
+ * web/dashboard when it is missing or out of date (Vite, a dev dependency).
+ */
+async function dashboardFolder(
+  options: { rebuild?: boolean; build?: boolean },
+  log: (line: string) => void,
+): Promise<string | null> {
+  if (fs.existsSync(path.join(PACKAGED_DASHBOARD, 'index.html'))) {
+    if (options.rebuild)
+      log('warning: --rebuild needs a source checkout; there, npm run build rebuilds the UI');
+    return PACKAGED_DASHBOARD;
+  }
   try {
-    // Imported here: the build module (and Vite behind it) is only needed by this command.
-    const { DASHBOARD_DIST, ensureDashboardBuilt, isDashboardBuilt } = await import(
-      '../../web/dashboard/build.ts'
-    );
+    // A computed specifier: the builder lives outside src/ and is not part of the compiled package.
+    const builder = new URL('../../web/dashboard/build.ts', import.meta.url).href;
+    const { DASHBOARD_DIST, ensureDashboardBuilt, isDashboardBuilt } = (await import(
+      builder
+    )) as DashboardBuilder;
     if (options.build !== false) await ensureDashboardBuilt({ force: options.rebuild, log });
     else if (!isDashboardBuilt())
       log('warning: the dashboard UI is out of date or not built (npm run build:dashboard)');
-    staticDir = DASHBOARD_DIST;
+    return DASHBOARD_DIST;
   } catch (err) {
     log(
       `warning: cannot build the dashboard UI (${(err as Error).message.split('\n')[0]}); serving the API only. ` +
         'Install the dev dependencies (npm install) and run npm run build:dashboard.',
     );
+    return null;
   }
+}
+
+/** Starts the server with the UI built if needed; UsageError for binding problems. */
+export async function serveDashboard(
+  settings: ServeSettings,
+  options: { rebuild?: boolean; build?: boolean; log?: (line: string) => void } = {},
+): Promise<DashboardServer> {
+  const staticDir = await dashboardFolder(options, options.log ?? (() => {}));
   try {
     return await startDashboardServer({ ...settings, staticDir });
   } catch (err) {

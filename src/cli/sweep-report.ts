@@ -14,6 +14,7 @@ import { listSweepNames, SWEEP_FILE, validateSweepName } from '../sweep/manifest
 import { PHASE_METRICS, sweepReport } from '../sweep/report.ts';
 import { readSweepSpecFile } from '../sweep/spec.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
+import { defaultRunsDir } from './defaults.ts';
 import { numberFlag } from './number-flag.ts';
 
 interface SweepReportCliOptions {
@@ -46,7 +47,7 @@ export function registerSweepReport(
     .option(
       '--runs-dir <dir>',
       'where run folders live, for a spec file or a name (env GROKLAB_RUNS)',
-      process.env.GROKLAB_RUNS ?? 'runs',
+      defaultRunsDir(),
     )
     .option(
       '--x <key>',

@@ -23,8 +23,7 @@ import { parseSweepSpec, readSweepSpecFile } from '../sweep/spec.ts';
 import { formatSweepTable } from '../sweep/table.ts';
 import { runWorker } from '../sweep/worker.ts';
 import { CommandExit, UsageError } from '../util/errors.ts';
-
-const defaultRunsDir = () => process.env.GROKLAB_RUNS ?? 'runs';
+import { defaultRunsDir } from './defaults.ts';
 
 interface SweepCliOptions {
   preset?: string;
@@ -84,7 +83,9 @@ export function registerSweep(program: Command): void {
     .action(async (specFile: string | undefined, opts: SweepCliOptions) => {
       exitWith(await sweepCommand(specFile, opts));
     });
+}
 
+export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('take sweep runs from a BullMQ queue and train them (one per core), until stopped')

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { modelSpec } from '../models/spec.ts';
 import { issuesToProblems, taskSchema } from '../tasks/index.ts';
 import { evalSpec, trainSpec } from '../train/spec.ts';
 import { UsageError } from '../util/errors.ts';
 import { strictObject } from '../util/schema.ts';
+import { GROKLAB_VERSION } from './version.ts';
 
 const seed = (what: string) =>
   z
@@ -43,9 +43,7 @@ export const runConfigSchema = strictObject({
 export type RunConfigInput = z.input<typeof runConfigSchema>;
 export type RunConfig = z.output<typeof runConfigSchema> & { split_seed: number; groklab_version: string };
 
-export const GROKLAB_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export { GROKLAB_VERSION };
 
 /** Validates a whole config; every problem is reported with its field path (exit code 2 in the CLI). */
 export function parseRunConfig(raw: unknown): RunConfig {

@@ -1,9 +1,13 @@
-/** Starts the child process of one run (child.mjs) and turns its messages and exit into a result. */
+/** Starts the child process of one run (child.ts) and turns its messages and exit into a result. */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CHILD_EXIT, type ChildMessage, type ChildRequest, type FinalMetrics } from './child-protocol.ts';
 
-const CHILD_ENTRY = fileURLToPath(new URL('./child.mjs', import.meta.url));
+// Compiled (dist/sweep/child-process.js): the compiled child.js. From the TypeScript sources
+// (tests, development): child.mjs, which loads child.ts through tsx.
+const CHILD_ENTRY = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './child.mjs' : './child.js', import.meta.url),
+);
 const STDERR_TAIL = 4000;
 
 export type ChildResult =
