@@ -4,7 +4,8 @@
 // (only what the loss reads). groklab and the peers are measured in alternating rounds so that all
 // see the same machine load; the ratios of their medians are the figures to compare.
 // The load average before and after is printed: on a shared machine it says how much to trust them.
-//   npm run bench -- [--steps 20] [--rounds 3] [--presets nanda-113,demo] [--no-peer]
+// First, command start-up: `groklab --help` and `groklab presets` (bench/cli-startup.ts).
+//   npm run bench -- [--steps 20] [--rounds 3] [--presets nanda-113,demo] [--no-peer] [--no-cli]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ import { buildModel } from '../src/models/index.ts';
 import { buildTask, makeSplit } from '../src/tasks/index.ts';
 import { selectExamples } from '../src/train/data.ts';
 import { Trainer } from '../src/train/trainer.ts';
+import { benchCliStartup } from './cli-startup.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -28,6 +30,7 @@ const steps = Number(option('steps', '20'));
 const rounds = Number(option('rounds', '3'));
 const presets = option('presets', 'nanda-113,power-97,mlp-97,demo').split(',');
 const withPeer = !args.includes('--no-peer');
+const withCli = !args.includes('--no-cli');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -101,6 +104,7 @@ console.log(
   `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}, ` +
     `kernels ${kernels.name}, ${kernels.threads} thread(s)`,
 );
+if (withCli) benchCliStartup(10);
 console.log(
   `median over ${rounds} round(s) of the median of ${steps} training steps (after 3 warm-up steps)`,
 );

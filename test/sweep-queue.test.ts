@@ -59,9 +59,15 @@ function freePort(): Promise<number> {
   });
 }
 
+// Skipped only when asked (GROKLAB_SKIP_QUEUE=1); a missing redis-server fails the test, so a green
+// suite always means the queue ran.
 test('two workers, one killed mid-run: its job moves to the other, which resumes; every run completes once', {
-  skip: fs.existsSync(REDIS_SERVER) ? false : `${REDIS_SERVER} is not installed`,
+  skip: process.env.GROKLAB_SKIP_QUEUE === '1' ? 'GROKLAB_SKIP_QUEUE=1: queue test skipped' : false,
 }, async () => {
+  assert.ok(
+    fs.existsSync(REDIS_SERVER),
+    `${REDIS_SERVER} is missing: apt-get install -y redis-server, or set GROKLAB_SKIP_QUEUE=1`,
+  );
   const dir = tmp();
   const runsDir = path.join(dir, 'runs');
   const redisDir = path.join(dir, 'redis');
