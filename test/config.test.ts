@@ -1,5 +1,7 @@
 // Config validation: every preset is valid, and bad input names the field and what is allowed.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { applyOverrides, parseOverrides } from '../src/config/overrides.ts';
 import { PRESETS } from '../src/config/presets.ts';
@@ -108,4 +110,36 @@ test('several problems are all reported at once', () => {
 test('a --set item without = is rejected', () => {
   const problems = problemsOf(() => parseOverrides(['train.lr']));
   assert.match(problems[0].message, /key=value/);
+});
+
+test('GROKLAB_VERSION is package.json version', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../package.json'), 'utf8'));
+  assert.equal(GROKLAB_VERSION, pkg.version);
+});
+
+/** Every module `file` imports, transitively (relative imports only; the rest are listed as packages). */
+function importsOf(file: string, seen = new Set<string>(), packages = new Set<string>()) {
+  if (seen.has(file)) return { seen, packages };
+  seen.add(file);
+  const source = fs.readFileSync(file, 'utf8');
+  // Type-only imports vanish at run time; a browser never loads them.
+  for (const m of source.matchAll(/^import (?!type )[^;]*? from '([^']+)';/gms)) {
+    const specifier = m[1];
+    if (specifier.startsWith('.')) importsOf(path.resolve(path.dirname(file), specifier), seen, packages);
+    else packages.add(specifier);
+  }
+  return { seen, packages };
+}
+
+test('the config modules load in a browser: nothing from Node, no package but zod', () => {
+  const dir = path.join(import.meta.dirname, '../src/config');
+  for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const { seen, packages } = importsOf(path.join(dir, name));
+    assert.ok(seen.size > 0);
+    assert.deepEqual(
+      [...packages].filter((p) => p !== 'zod'),
+      [],
+      `${name} imports, through ${[...seen].map((f) => path.basename(f)).join(', ')}`,
+    );
+  }
 });

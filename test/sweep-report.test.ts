@@ -14,6 +14,9 @@ import { detectRun } from '../src/measures/index.ts';
 import { logTicks, specToSvg } from '../src/plots/index.ts';
 import { startRun } from '../src/runner/session.ts';
 import { readMetrics, writeStatusFile } from '../src/runs/index.ts';
+import { type SweepManifest, sweepDir, writeSweepManifest } from '../src/sweep/manifest.ts';
+import { checkClaims, FIT_R2_MIN } from '../src/sweep-report/claims.ts';
+import { censoredMedian, fitInverse, fitLine, fitPowerLaw, isLogSpaced } from '../src/sweep-report/fit.ts';
 import {
   aggregateRows,
   type Gathered,
@@ -21,12 +24,9 @@ import {
   type SweepAxis,
   type SweepRunRow,
   type SweepRunState,
-} from '../src/sweep/gather.ts';
-import { type SweepManifest, sweepDir, writeSweepManifest } from '../src/sweep/manifest.ts';
-import { buildSweepReport, sweepReport } from '../src/sweep/report.ts';
-import { checkClaims, FIT_R2_MIN } from '../src/sweep/report-claims.ts';
-import { censoredMedian, fitInverse, fitLine, fitPowerLaw, isLogSpaced } from '../src/sweep/report-fit.ts';
-import { axisTitle, choosePhaseAxes, planPlots } from '../src/sweep/report-plots.ts';
+} from '../src/sweep-report/gather.ts';
+import { axisTitle, choosePhaseAxes, planPlots } from '../src/sweep-report/plots.ts';
+import { buildSweepReport, sweepReport } from '../src/sweep-report/report.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';

@@ -1,7 +1,7 @@
 /**
  * `groklab sweep-report SPEC|DIR`: one table of a sweep's runs (DuckDB over the run folders), the
  * aggregates per cell, phase diagrams and the claim checks, written to
- * `<runs-dir>/sweeps/<name>/report/` (src/sweep/report.ts). The table goes to stdout, the paths
+ * `<runs-dir>/sweeps/<name>/report/` (src/sweep-report/report.ts). The table goes to stdout, the paths
  * written to stderr.
  */
 import fs from 'node:fs';
@@ -11,8 +11,8 @@ import { type AnalyzeOptions, optionProblems } from '../measures/index.ts';
 import { PLOT_FORMATS } from '../plots/index.ts';
 import { SWEEPS_FOLDER } from '../runs/index.ts';
 import { listSweepNames, SWEEP_FILE, validateSweepName } from '../sweep/manifest.ts';
-import { PHASE_METRICS, sweepReport } from '../sweep/report.ts';
 import { readSweepSpecFile } from '../sweep/spec.ts';
+import { PHASE_METRICS, sweepReport } from '../sweep-report/report.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
 import { defaultRunsDir } from './defaults.ts';
 import { numberFlag } from './number-flag.ts';

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-
-/** groklab's version, from its package.json (recorded in every run's config). */
-export const GROKLAB_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/**
+ * groklab's version, recorded in every run's config. A constant rather than a read of package.json
+ * so the config module loads in a browser too; a test checks that it equals package.json's.
+ */
+export const GROKLAB_VERSION = '0.1.0';

@@ -1,5 +1,5 @@
 /**
- * Vega-Lite specs for a sweep's charts, built from plain data (src/sweep/report-plots.ts gathers it):
+ * Vega-Lite specs for a sweep's charts, built from plain data (src/sweep-report/plots.ts gathers it):
  *
  *   phaseDiagramSpec      a heatmap over two axes of the grid (faceted by any further axes), one
  *                         cell per setting, the value written in it; cells where nothing grokked

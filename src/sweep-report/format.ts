@@ -3,12 +3,12 @@
  * plain-text table for the terminal, and report.md.
  */
 import { formatStep } from '../measures/index.ts';
+import type { AxisValue } from '../sweep/manifest.ts';
 import { alignColumns } from '../util/text-table.ts';
+import type { ClaimCheck } from './claims.ts';
 import type { SweepAxis, SweepCellRow, SweepRunRow } from './gather.ts';
 import { SEED_AXIS } from './gather.ts';
-import type { AxisValue } from './manifest.ts';
-import type { ClaimCheck } from './report-claims.ts';
-import { formatAxisValue, type PhaseChoice, type SkippedPlot } from './report-plots.ts';
+import { formatAxisValue, type PhaseChoice, type SkippedPlot } from './plots.ts';
 
 export type Flat = Record<string, AxisValue | null>;
 

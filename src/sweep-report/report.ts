@@ -8,7 +8,7 @@
  *   report.md   a readable summary: claims, plots, tables, definitions
  *   phase-<metric>.svg|png, gap-vs-inverse-decay.svg|png, t-grok-vs-fraction.svg|png
  *
- * Everything is gathered (gather.ts: DuckDB over the run folders), checked (report-claims.ts) and
+ * Everything is gathered (gather.ts: DuckDB over the run folders), checked (claims.ts) and
  * rendered in memory first; then the folder is written as a whole: built next to the old one and
  * renamed into place, so a reader sees the old report or the new one, never a mix.
  */
@@ -18,9 +18,8 @@ import { KEY_ALIASES } from '../config/overrides.ts';
 import type { AnalyzeOptions } from '../measures/index.ts';
 import { checkFormats, PLOT_FORMATS, type PlotFormat, specToSvg, svgToPng } from '../plots/index.ts';
 import { fsyncDir, writeFileAtomic } from '../runs/index.ts';
-import { gatherSweep, type SweepAxis } from './gather.ts';
-import { readSweepManifest, sweepDir } from './manifest.ts';
-import { type ClaimCheck, checkClaims } from './report-claims.ts';
+import { readSweepManifest, sweepDir } from '../sweep/manifest.ts';
+import { type ClaimCheck, checkClaims } from './claims.ts';
 import {
   CELL_COLUMNS,
   type Flat,
@@ -31,10 +30,11 @@ import {
   type ReportText,
   RUN_COLUMNS,
   toCsv,
-} from './report-format.ts';
-import { choosePhaseAxes, type PhaseChoice, planPlots, type SkippedPlot } from './report-plots.ts';
+} from './format.ts';
+import { gatherSweep, type SweepAxis } from './gather.ts';
+import { choosePhaseAxes, type PhaseChoice, planPlots, type SkippedPlot } from './plots.ts';
 
-export { PHASE_METRICS, type PhaseMetric } from './report-plots.ts';
+export { PHASE_METRICS, type PhaseMetric } from './plots.ts';
 
 export const REPORT_FOLDER = 'report';
 export const REPORT_FORMAT = 'groklab-sweep-report/1';

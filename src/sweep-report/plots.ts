@@ -17,9 +17,8 @@ import {
   textColorOn,
   tGrokVersusFractionSpec,
 } from '../plots/sweep-specs.ts';
+import type { AxisValue } from '../sweep/manifest.ts';
 import { UsageError } from '../util/errors.ts';
-import { type Gathered, SEED_AXIS, type SweepAxis, type SweepCellRow, type SweepRunRow } from './gather.ts';
-import type { AxisValue } from './manifest.ts';
 import {
   fmt,
   groupLabel,
@@ -27,8 +26,9 @@ import {
   isDone,
   TRAIN_FRACTION_AXIS,
   WEIGHT_DECAY_AXIS,
-} from './report-claims.ts';
-import { isLogSpaced } from './report-fit.ts';
+} from './claims.ts';
+import { isLogSpaced } from './fit.ts';
+import { type Gathered, SEED_AXIS, type SweepAxis, type SweepCellRow, type SweepRunRow } from './gather.ts';
 
 export const PHASE_METRICS = ['t_grok', 'test_acc', 'gap'] as const;
 export type PhaseMetric = (typeof PHASE_METRICS)[number];

@@ -14,10 +14,10 @@
  */
 import { formatStep } from '../measures/index.ts';
 import { GAP_RATIO_MIN } from '../measures/verdict.ts';
+import type { AxisValue } from '../sweep/manifest.ts';
+import { censoredMedian, fitInverse, fitPowerLaw } from './fit.ts';
 import type { SweepAxis, SweepRunRow } from './gather.ts';
 import { SEED_AXIS } from './gather.ts';
-import type { AxisValue } from './manifest.ts';
-import { censoredMedian, fitInverse, fitPowerLaw } from './report-fit.ts';
 
 export const WEIGHT_DECAY_AXIS = 'train.weight_decay';
 export const TRAIN_FRACTION_AXIS = 'task.train_fraction';

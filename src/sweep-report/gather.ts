@@ -17,7 +17,7 @@ import path from 'node:path';
 import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type DetectResult, detectRun, type VerdictLabel } from '../measures/index.ts';
 import { isInterrupted, RUN_FILES, readJsonFile, readStatusFile } from '../runs/index.ts';
-import type { AxisValue, SweepManifest } from './manifest.ts';
+import type { AxisValue, SweepManifest } from '../sweep/manifest.ts';
 
 /** The seed axis's key in a manifest: aggregates are taken over it. */
 export const SEED_AXIS = 'seed';
