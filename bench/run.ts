@@ -15,10 +15,8 @@ import { parseRunConfig } from '../src/config/schema.ts';
 import { WasmKernels } from '../src/engine/kernels.ts';
 import { getKernels } from '../src/engine/kernels-default.ts';
 import { matmulFlops } from '../src/engine/ops/matmul.ts';
-import { buildModel } from '../src/models/index.ts';
-import { buildTask, makeSplit } from '../src/tasks/index.ts';
-import { selectExamples } from '../src/train/data.ts';
-import { Trainer } from '../src/train/trainer.ts';
+import { buildExperiment } from '../src/experiment/build.ts';
+import type { Trainer } from '../src/train/trainer.ts';
 import { benchCliStartup } from './cli-startup.ts';
 
 const args = process.argv.slice(2);
@@ -38,13 +36,7 @@ function median(xs: number[]): number {
 }
 
 function trainerFor(name: string): Trainer {
-  const config = parseRunConfig(PRESETS[name].config);
-  const task = buildTask(config.task);
-  const split = makeSplit(task.numExamples, config.task.train_fraction, config.split_seed);
-  const train = selectExamples(task.inputs, task.labels, task.seqLen, split.train);
-  const test = selectExamples(task.inputs, task.labels, task.seqLen, split.test);
-  const model = buildModel(config.model, task, config.seed);
-  return new Trainer(model, train, test, config.train, config.eval, config.seed);
+  return buildExperiment(parseRunConfig(PRESETS[name].config)).createTrainer();
 }
 
 /** Median ms of `steps` training steps after 3 warm-up steps, and matrix-product GFLOP per step. */

@@ -3,18 +3,13 @@
  * computation the browser playground (main.ts) and its Node twin (test/browser.test.ts) run to
  * show that the same engine and the same .wasm give the same numbers in both.
  *
- * Browser-safe: imports the config pieces it needs (not src/config/schema.ts, which reads
- * package.json with node:fs) and only `import type` from modules that touch Node. Kernels are
+ * Browser-safe: the config schema and the experiment builder touch nothing of Node. Kernels are
  * whatever getKernels() returns: on Node the default loader, in a browser those set with
  * useKernels() beforehand.
  */
 import { PRESETS } from '../../src/config/presets.ts';
-import type { RunConfigInput } from '../../src/config/schema.ts';
-import { buildModel, modelSpec } from '../../src/models/index.ts';
-import { buildTask, makeSplit } from '../../src/tasks/index.ts';
-import { selectExamples } from '../../src/train/data.ts';
-import { evalSpec, trainSpec } from '../../src/train/spec.ts';
-import { Trainer } from '../../src/train/trainer.ts';
+import { parseRunConfig, type RunConfigInput } from '../../src/config/schema.ts';
+import { buildExperiment } from '../../src/experiment/build.ts';
 
 /** What trainSteps needs of a run config (a preset's `config` fits). */
 export type TrainStepsConfig = Pick<
@@ -68,24 +63,12 @@ export const PLAYGROUND_CONFIGS: Record<string, TrainStepsConfig> = {
 export const PLAYGROUND_STEPS = 16;
 
 /**
- * Builds the configuration's task, split, model and trainer (as `groklab train` does, without a
- * run folder), runs `steps` optimizer steps, and returns the train loss evaluated after each
+ * Builds the configuration's experiment (as `groklab train` does, without a run folder), runs
+ * `steps` optimizer steps, and returns the train loss evaluated after each
  * (Trainer.evaluate().train_loss: the mean loss over the whole training set).
  */
 export function trainSteps(config: TrainStepsConfig, steps: number): number[] {
-  const task = buildTask(config.task);
-  const split = makeSplit(task.numExamples, config.task.train_fraction, config.split_seed ?? config.seed);
-  const train = selectExamples(task.inputs, task.labels, task.seqLen, split.train);
-  const test = selectExamples(task.inputs, task.labels, task.seqLen, split.test);
-  const model = buildModel(modelSpec.parse(config.model), task, config.seed);
-  const trainer = new Trainer(
-    model,
-    train,
-    test,
-    trainSpec.parse(config.train),
-    evalSpec.parse(config.eval),
-    config.seed,
-  );
+  const trainer = buildExperiment(parseRunConfig(config)).createTrainer();
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     trainer.trainStep();
