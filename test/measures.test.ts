@@ -1,8 +1,10 @@
 // Measures of grokking (src/measures) and `groklab detect`: synthetic curves with known answers for
 // every verdict, the worked literature example, the noise rule, data problems that must be reported,
 // the CSV / JSONL / TensorBoard readers (TensorBoard checked against bytes TensorFlow's protobuf
-// runtime wrote), bad input, and real groklab runs.
+// runtime wrote), other people's logs (what the log is, the memorization band, unfinished runs),
+// bad input, and real groklab runs.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -26,6 +28,7 @@ import { createRunFolder } from '../src/runs/index.ts';
 import { buildTask, makeSplit, splitToJson } from '../src/tasks/index.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { FIXTURE_LOGS, tensorboardDriftingPlateau } from './fixtures/measures/make-logs.ts';
 import {
   eventFile,
   fileVersionEvent,
@@ -687,5 +690,290 @@ describe('groklab detect on real groklab runs', () => {
         err instanceof UsageError &&
         err.problems.map((p) => p.field).join(' ') === '--classes --mem-threshold',
     );
+  });
+});
+
+describe('other people’s logs: what the log is, the memorization band, runs that stopped early', () => {
+  const pytorchCsv = fixture('pytorch-nanda-113.csv');
+  const wandbCsv = fixture('wandb-stopped-mid-rise.csv');
+  /** The band of x+y mod p with a training fraction f over random splits, computed here from scratch. */
+  const expectedAddBand = (p: number, f: number) => {
+    const n = p * p;
+    const nTrain = Math.round(f * n);
+    // Every pair but the p with x = y has a distinct swap with the same answer; it is one of the
+    // n − 1 other examples, in training with probability nTrain / (n − 1).
+    const share = ((n - p) / n) * (nTrain / (n - 1));
+    return { low: 1 / p, high: share + (1 - share) / p };
+  };
+  const copyWithConfig = (log: string, config: unknown) => {
+    const dir = tmpDir();
+    const file = path.join(dir, path.basename(log));
+    fs.copyFileSync(log, file);
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    return file;
+  };
+
+  it('the committed fixture logs are exactly what make-logs.ts writes', () => {
+    for (const [name, make] of Object.entries(FIXTURE_LOGS)) {
+      assert.equal(fs.readFileSync(fixture(name), 'utf8'), make(), `${name}: rerun make-logs.ts`);
+    }
+  });
+
+  it('a PyTorch-style CSV of a Nanda-like run is grokked, with its 0.27 plateau explained', () => {
+    const [r] = detectPath(pytorchCsv) as DetectResult[];
+    assert.deepEqual(r.columns, {
+      step: 'step',
+      train_acc: 'train_acc',
+      test_acc: 'test_acc',
+      train_loss: 'train_loss',
+      test_loss: 'test_loss',
+      weight_norm: null,
+    });
+    assert.equal(r.verdict.label, 'grokked', r.verdict.reason);
+    assert.equal(r.baseline.source, 'first-evaluation');
+    assert.equal(r.baseline.band, null);
+    close(r.plateau?.level, 0.27, 0.01, 'plateau');
+    assert.equal(r.plateau?.flat, true);
+    assert.match(
+      r.verdict.reason,
+      /plateau at 0\.27 ≈ the training fraction, likely: a memorizing model answering swapped pairs of a commutative operation/,
+    );
+    // Plateau from memorization (~1,300) for about 12,000 steps, then 10→90% of the jump within 2,000.
+    close(r.measures.t_mem, 1300, 100, 't_mem');
+    close(r.measures.t_grok_onset, 13_500, 500, 'onset');
+    assert.ok((r.transition?.width_10_90_max ?? Infinity) <= 2000, `width ${r.transition?.width_10_90_max}`);
+  });
+
+  it('--task add --p 113 --train-fraction 0.3 gives the band 1/113 – 0.30, and the plateau sits at its high end', async () => {
+    const { low, high } = expectedAddBand(113, 0.3);
+    const [json] = JSON.parse(
+      await detectCli([pytorchCsv, '--task', 'add', '--p', '113', '--train-fraction', '0.3', '--json']),
+    ) as DetectResult[];
+    assert.equal(json.baseline.source, 'task-fraction');
+    close(json.baseline.band?.low, low, 1e-12, 'band low');
+    close(json.baseline.band?.high, high, 1e-12, 'band high');
+    close(json.baseline.value, high, 1e-12, 'baseline');
+    assert.equal(json.plateau?.band_position, 'high-end');
+    assert.equal(json.verdict.label, 'grokked', json.verdict.reason);
+    assert.match(
+      json.verdict.reason,
+      /high end of the memorization band 0\.01–0\.30: a memorizing model answering swapped pairs/,
+    );
+
+    const text = await detectCli([pytorchCsv, '--task', 'add', '--p', '113', '--train-fraction', '0.3']);
+    assert.match(
+      text,
+      /memorization band\s+0\.009 \(chance 1\/113\) – 0\.304 \(chance 1\/113 \+ swapped pairs\); the plateau 0\.27 sits at the high end/,
+    );
+    assert.match(text, /from --task add --p 113 --train-fraction 0\.3/);
+
+    // The expected share agrees with the exact share of groklab's own random split of nanda-113.
+    const config = parseRunConfig(PRESETS['nanda-113'].config);
+    const task = buildTask(config.task);
+    const exact = baselineFromTask(task, makeSplit(task.numExamples, 0.3, config.split_seed));
+    close(exact.value, high, 0.01, 'exact against expected');
+  });
+
+  it('hints name what memorizing explains: x−y has no swap plateau, and --classes stays strict chance', () => {
+    const [sub] = detectPath(pytorchCsv, {
+      task: { op: 'sub', p: 113, trainFraction: 0.3 },
+    }) as DetectResult[];
+    assert.deepEqual(sub.baseline.band, { low: 1 / 113, high: 1 / 113 });
+    assert.equal(sub.plateau?.band_position, 'above');
+    assert.equal(sub.verdict.label, 'above-chance-plateau', sub.verdict.reason);
+    const [strict] = detectPath(pytorchCsv, {
+      classes: 113,
+      task: { op: 'add', p: 113, trainFraction: 0.3 },
+    }) as DetectResult[];
+    assert.equal(strict.baseline.source, 'classes');
+    assert.equal(strict.verdict.label, 'above-chance-plateau', strict.verdict.reason);
+  });
+
+  it('a groklab config.json next to a log says what the log is; flags override it', () => {
+    const config = parseRunConfig(PRESETS['nanda-113'].config);
+    const file = copyWithConfig(pytorchCsv, config);
+    const [r] = detectPath(file) as DetectResult[];
+    assert.equal(r.baseline.source, 'task-fraction');
+    assert.equal(r.source.task, 'x+y mod 113');
+    assert.ok(r.baseline.detail.includes(path.join(path.dirname(file), 'config.json')), r.baseline.detail);
+    const { low, high } = expectedAddBand(113, 0.3);
+    close(r.baseline.band?.low, low, 1e-12, 'band low');
+    close(r.baseline.band?.high, high, 1e-12, 'band high');
+    assert.equal(r.plateau?.band_position, 'high-end');
+    assert.equal(r.verdict.label, 'grokked', r.verdict.reason);
+
+    const [flagged] = detectPath(file, { task: { op: 'add', p: 113, trainFraction: 0.7 } }) as DetectResult[];
+    assert.match(flagged.baseline.detail, /from --task add --p 113 --train-fraction 0\.7/);
+    close(flagged.baseline.band?.high, expectedAddBand(113, 0.7).high, 1e-12, 'band high at 70%');
+    assert.equal(flagged.plateau?.band_position, 'between'); // 0.27: far from chance and from the 0.70 a swapper scores
+  });
+
+  it('a config.json with only a task section works for a TensorBoard directory; a foreign one is ignored, and said so', () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'events.out.tfevents.1700000000.host'), tensorboardDriftingPlateau());
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ task: { kind: 'modular', op: 'mul', p: 59, train_fraction: 0.5 } }),
+    );
+    const [withTask] = detectPath(dir) as DetectResult[];
+    assert.equal(withTask.baseline.source, 'task-fraction');
+    assert.equal(withTask.baseline.classes, 59);
+
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ hidden_size: 128, vocab_size: 114 }));
+    const [foreign] = detectPath(dir) as DetectResult[];
+    assert.equal(foreign.baseline.source, 'first-evaluation');
+    const ignored = foreign.issues.find((i) => i.kind === 'ignored-config');
+    assert.equal(ignored?.severity, 'info');
+    assert.match(ignored?.message ?? '', /has no groklab "task" section/);
+
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ task: { kind: 'modular', op: 'add' } }));
+    const [broken] = detectPath(dir) as DetectResult[];
+    const warning = broken.issues.find((i) => i.kind === 'ignored-config');
+    assert.equal(warning?.severity, 'warning');
+    assert.match(warning?.message ?? '', /task\.p/);
+  });
+
+  it('a plateau that drifts upward is above-chance-plateau (partial generalization), even where the band would explain its level', () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'events.out.tfevents.1700000000.host'), tensorboardDriftingPlateau());
+    const [r] = detectPath(dir) as DetectResult[];
+    assert.equal(r.columns.train_acc, 'Accuracy/train');
+    assert.equal(r.columns.test_acc, 'Accuracy/test');
+    assert.equal(r.verdict.label, 'above-chance-plateau', r.verdict.reason);
+    assert.equal(r.plateau?.flat, false);
+    assert.ok((r.plateau?.drift ?? 0) > 0.1, `drift ${r.plateau?.drift}`);
+    assert.match(r.verdict.reason, /climbed from 0\.3\d to 0\.\d\d .*partial generalization/);
+    const [hinted] = detectPath(dir, { task: { op: 'add', p: 59, trainFraction: 0.5 } }) as DetectResult[];
+    // Its level is inside the band, but a plateau that climbs is not memorization alone.
+    assert.equal(hinted.transition?.checks.plateau_near_baseline, true);
+    assert.equal(hinted.verdict.label, 'above-chance-plateau', hinted.verdict.reason);
+  });
+
+  it('the demo-like MLP run: plateau 0.00 at the low end of the band 1/47 – 0.48, not "baseline 0.47"', async () => {
+    const config = parseRunConfig(PRESETS.demo.config);
+    const split = makeSplit(47 * 47, config.task.train_fraction, config.split_seed);
+    const runsDir = tmpDir();
+    const run = createRunFolder(runsDir, 'demo-like', {
+      config: config as unknown as Record<string, unknown>,
+      split: splitToJson(split),
+    });
+    // The README's demo run: memorized by step 100, test accuracy 0.00 until ~600, 0.90 at ~1275.
+    const rng = new Rng(47);
+    const lines = grid(0, 2500, 25).map((s) =>
+      JSON.stringify({
+        step: s,
+        train_acc: memorizing(100)(s),
+        test_acc: Math.max(0, jump(1000, 70, 0.001)(s) + 0.002 * rng.normal()),
+      }),
+    );
+    fs.writeFileSync(run.metricsPath, `${lines.join('\n')}\n`);
+    // The band's high end from scratch: test pairs (x, y), x ≠ y, whose (y, x) is in training.
+    const inTrain = new Set(split.train);
+    const answered = [...split.test].filter((i) => {
+      const [x, y] = [Math.floor(i / 47), i % 47];
+      return x !== y && inTrain.has(y * 47 + x);
+    }).length;
+    const share = answered / split.test.length;
+
+    const r = detectRun(run.dir);
+    assert.equal(r.baseline.source, 'task-split');
+    close(r.baseline.band?.low, 1 / 47, 1e-12, 'band low');
+    close(r.baseline.band?.high, share + (1 - share) / 47, 1e-12, 'band high');
+    assert.equal(r.plateau?.band_position, 'low-end');
+    assert.equal(r.verdict.label, 'grokked', r.verdict.reason);
+    assert.match(
+      r.verdict.reason,
+      /plateau at 0\.00 ≈ chance 1\/47, the low end of the memorization band 0\.02–0\.4\d/,
+    );
+    assert.doesNotMatch(r.verdict.reason, /baseline 0\.4/);
+    assert.match(await detectCli([run.dir]), /the plateau 0\.00 sits at the low end \(chance\)/);
+  });
+
+  it('a W&B export (_step, slashed names) of a run stopped mid-jump is undecided, not memorized-only', async () => {
+    const [r] = detectPath(wandbCsv) as DetectResult[];
+    assert.equal(r.columns.step, '_step');
+    assert.equal(r.columns.train_acc, 'train/acc');
+    assert.equal(r.columns.test_acc, 'val/acc');
+    assert.equal(r.columns.test_loss, 'val/loss');
+    assert.equal(r.verdict.label, 'undecided', r.verdict.reason);
+    assert.match(
+      r.verdict.reason,
+      /test accuracy 0\.43 and rising \(\+0\.2\d over the last 6 evaluations, steps 4100–4600\); the run ended mid-transition/,
+    );
+    assert.equal(r.end_trend?.rising, true);
+    assert.match(await detectCli([wandbCsv]), /verdict: undecided\n/);
+
+    // The same log cut on its plateau ended with nothing moving: that is memorized-only.
+    const dir = tmpDir();
+    const early = fs
+      .readFileSync(wandbCsv, 'utf8')
+      .split('\n')
+      .filter((line, i) => i === 0 || Number(line.split(',')[0]) <= 3000);
+    fs.writeFileSync(path.join(dir, 'early.csv'), early.join('\n'));
+    const [cut] = detectPath(path.join(dir, 'early.csv')) as DetectResult[];
+    assert.equal(cut.end_trend?.rising, false);
+    assert.equal(cut.verdict.label, 'memorized-only', cut.verdict.reason);
+  });
+
+  it('a run stopped at its first evaluation past the threshold, mid-rise, is undecided; a lone last spike is not a rise', () => {
+    const steps = grid(0, 5300, 100);
+    const rising = analyzeCurve(curveOf(steps, memorizing(500), jump(5000, 100)), { classes: 100 });
+    assert.equal(rising.measures.t_grok_crossing, null);
+    assert.equal(rising.verdict.label, 'undecided', rising.verdict.reason);
+    const spike = analyzeCurve(
+      curveOf(steps, memorizing(500), (s) => (s === 5300 ? 0.95 : 0.01)),
+      { classes: 100 },
+    );
+    assert.equal(spike.verdict.label, 'memorized-only', spike.verdict.reason);
+  });
+
+  it('bad hint values exit 2 with a message naming the flag and what it allows', async () => {
+    const cli = (args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `import { main } from ${JSON.stringify(path.resolve(import.meta.dirname, '../src/cli/main.ts'))}; process.exitCode = await main(process.argv.slice(1));`,
+          'detect',
+          pytorchCsv,
+          ...args,
+        ],
+        { encoding: 'utf8', cwd: path.resolve(import.meta.dirname, '..') },
+      );
+    const bad = cli(['--task', 'plus', '--p', '1', '--train-fraction', '1.5']);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(
+      bad.stderr,
+      /--task: must be one of groklab's modular operations: add, sub, mul, div, .*; got "plus"/,
+    );
+    assert.match(bad.stderr, /--p: must be an integer in \[2, 2000\], got 1/);
+    assert.match(bad.stderr, /--train-fraction: must be in \(0, 1\), got 1\.5/);
+    assert.equal(bad.stdout, '');
+
+    const fields = async (args: string[]) => {
+      try {
+        await detectCli([pytorchCsv, ...args]);
+      } catch (err) {
+        if (err instanceof UsageError) return err.problems.map((p) => `${p.field}: ${p.message}`);
+        throw err;
+      }
+      return [];
+    };
+    assert.deepEqual(await fields(['--task', 'div', '--p', '4', '--train-fraction', '0.3']), [
+      '--p: must be prime for --task div (it needs inverses mod p), got 4',
+    ]);
+    const [missingP, missingFraction] = await fields(['--task', 'add']);
+    assert.match(missingP, /^--p: required with --task/);
+    assert.match(missingFraction, /^--train-fraction: required with --task/);
+    assert.match(
+      (await fields(['--p', '113', '--train-fraction', '0.3']))[0],
+      /^--task: required with --p and --train-fraction \(one of add, sub,/,
+    );
+    assert.deepEqual(await fields(['--task', 'add', '--p', 'x', '--train-fraction', '0.3']), [
+      '--p: must be a number, got "x"',
+    ]);
   });
 });

@@ -11,7 +11,9 @@ import {
   formatTable,
   isFailure,
   optionProblems,
+  type TaskHint,
 } from '../measures/index.ts';
+import { MODULAR_OPS, TASK_LIMITS } from '../tasks/index.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
 import { numberFlag } from './number-flag.ts';
 
@@ -27,6 +29,9 @@ interface DetectCliOptions {
   grokThreshold?: string;
   classes?: string;
   baseline?: string;
+  task?: string;
+  p?: string;
+  trainFraction?: string;
 }
 
 /** Adds `detect` to a commander program; output goes to `out` (stdout by default). */
@@ -66,6 +71,12 @@ export function registerDetect(program: Command, out: NodeJS.WritableStream = pr
       '--baseline <b>',
       'test accuracy expected from memorization alone, in [0, 1) (overrides --classes)',
     )
+    .option(
+      '--task <op>',
+      `what the log trained on, a modular operation as groklab names it (${MODULAR_OPS.join(', ')}); with --p and --train-fraction it gives the memorization band (default: from a groklab config.json next to the log)`,
+    )
+    .option('--p <p>', 'the modulus of --task')
+    .option('--train-fraction <f>', 'share of all pairs in the training set, in (0, 1), for --task')
     .action((paths: string[], opts: DetectCliOptions) => {
       const options = parseOptions(opts);
       const outcomes: DetectOutcome[] = paths.flatMap((p) => detectPath(p, options));
@@ -93,7 +104,38 @@ function parseOptions(opts: DetectCliOptions): AnalyzeOptions {
     weight_norm: opts.weightNorm,
   };
   options.columns = Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined));
+  options.task = taskHint(problems, opts);
   problems.push(...optionProblems(options));
   if (problems.length > 0) throw new UsageError(problems);
   return options;
+}
+
+/** --task, --p and --train-fraction go together: all three, or none. */
+function taskHint(problems: FieldProblem[], opts: DetectCliOptions): TaskHint | undefined {
+  const flags = [
+    { field: '--task', value: opts.task, allowed: `one of ${MODULAR_OPS.join(', ')}` },
+    {
+      field: '--p',
+      value: opts.p,
+      allowed: `the modulus, an integer in [${TASK_LIMITS.modularP.min}, ${TASK_LIMITS.modularP.max}]`,
+    },
+    { field: '--train-fraction', value: opts.trainFraction, allowed: 'in (0, 1)' },
+  ];
+  const given = flags.filter((f) => f.value !== undefined).map((f) => f.field);
+  if (given.length === 0) return undefined;
+  if (given.length < flags.length) {
+    for (const { field, value, allowed } of flags) {
+      if (value === undefined) {
+        problems.push({
+          field,
+          message: `required with ${given.join(' and ')} (${allowed}): --task, --p and --train-fraction go together`,
+        });
+      }
+    }
+    return undefined;
+  }
+  const p = numberFlag(problems, '--p', opts.p);
+  const trainFraction = numberFlag(problems, '--train-fraction', opts.trainFraction);
+  if (opts.task === undefined || p === undefined || trainFraction === undefined) return undefined;
+  return { op: opts.task, p, trainFraction };
 }

@@ -1,13 +1,21 @@
 /** From a read log (a table of rows) to the full DetectResult: the pipeline every input goes through. */
 import { UsageError } from '../util/errors.ts';
-import { type BaselineOptions, resolveBaseline } from './baseline.ts';
+import {
+  type BaselineOptions,
+  baselineFromHint,
+  resolveBaseline,
+  type TaskHint,
+  taskHintProblems,
+} from './baseline.ts';
 import { type ColumnOverrides, resolveColumns } from './columns.ts';
 import { detectTransition } from './detector.ts';
 import { findInstability } from './instability.ts';
 import { normView } from './norms.ts';
+import { describePlateau } from './plateau.ts';
 import { counted, describeSampling, extractSeries, type LogTable } from './series.ts';
 import { fitSigmoid } from './sigmoid.ts';
 import { type Crossing, firstConfirmedCrossing } from './thresholds.ts';
+import { endTrend } from './trend.ts';
 import type {
   BaselineInfo,
   DataIssue,
@@ -31,6 +39,8 @@ export interface AnalyzeOptions extends BaselineOptions {
   grokThreshold?: number;
   /** Column names to use instead of the auto-detected ones. */
   columns?: ColumnOverrides;
+  /** What the log is (--task/--p/--train-fraction): the memorization band comes from it. */
+  task?: TaskHint;
 }
 
 /** A log as the readers hand it over. */
@@ -39,7 +49,7 @@ export interface LoadedLog {
   source: SourceInfo;
   /** How to name the input in messages (a path). */
   where: string;
-  /** groklab runs: the baseline computed from the task and split. */
+  /** The baseline computed from the task: a groklab run's (exact split), or a config.json next to a log's. */
   taskBaseline?: BaselineInfo | null;
   /** Notes for the verdict (e.g. the run is still running). */
   notes?: string[];
@@ -60,6 +70,7 @@ export function optionProblems(options: AnalyzeOptions): Array<{ field: string; 
   if (options.baseline !== undefined && !(options.baseline >= 0 && options.baseline < 1)) {
     problems.push({ field: '--baseline', message: `must be in [0, 1), got ${options.baseline}` });
   }
+  if (options.task !== undefined) problems.push(...taskHintProblems(options.task));
   return problems;
 }
 
@@ -105,7 +116,8 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
     ...crossingIssues('test_acc', thresholds.grok, grok),
   );
 
-  const baseline = resolveBaseline(options, log.taskBaseline ?? null, test);
+  const fromTask = options.task ? baselineFromHint(options.task) : (log.taskBaseline ?? null);
+  const baseline = resolveBaseline(options, fromTask, test);
   if (baseline.source === 'first-evaluation') {
     issues.push({
       kind: 'baseline-estimated',
@@ -115,6 +127,8 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
   }
   const transition = test ? detectTransition(test, mem.step, baseline.value) : null;
   const measures = measuresOf(train, test, mem, grok, transition);
+  const plateau = test ? describePlateau(test, mem.step, transition, baseline) : null;
+  const trend = test ? endTrend(test) : null;
   // Instability is looked for once the run has both memorized and generalized.
   const settled = grok.step !== null && mem.step !== null ? Math.max(grok.step, mem.step) : null;
   const instability = findInstability(
@@ -132,6 +146,8 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
     trainEvaluations: train?.steps.length ?? 0,
     testEvaluations: test?.steps.length ?? 0,
     unconfirmedGrok: grok.unconfirmedLast,
+    plateau,
+    endTrend: trend,
   });
   verdict.notes.push(...(log.notes ?? []));
   if (grok.step === null && grok.unconfirmedLast !== null) {
@@ -148,6 +164,8 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
     sampling: sampling.info,
     measures,
     transition,
+    plateau,
+    end_trend: trend,
     sigmoid: test && transition ? fits(test, transition) : { step: null, log_step: null, best: null },
     weight_norm:
       norm && columns.weight_norm ? normView(norm, columns.weight_norm, measures, transition) : null,

@@ -1,7 +1,15 @@
 /** Human-readable output of `groklab detect`: a report for one result, a table for several. */
 
 import { alignColumns } from '../util/text-table.ts';
-import { type DetectOutcome, type DetectResult, isFailure, type SigmoidFit } from './types.ts';
+import { isBaselineKnown } from './baseline.ts';
+import {
+  type BaselineInfo,
+  type DetectOutcome,
+  type DetectResult,
+  isFailure,
+  type PlateauInfo,
+  type SigmoidFit,
+} from './types.ts';
 
 /** Steps: whole numbers from 100 up, 3 significant digits below (epochs may be fractional). */
 export function formatStep(x: number | null): string {
@@ -25,6 +33,38 @@ function describeSource(r: DetectResult): string {
     ? `; ${r.sampling.evaluations} test evaluations, steps ${formatStep(r.sampling.first_step)}–${formatStep(r.sampling.last_step)}, median spacing ${formatStep(r.sampling.spacing_median)}`
     : '';
   return `${s.path ?? '(curve)'} (${what}${sampling})`;
+}
+
+/** A change in accuracy: "+0.24", "−0.10"; one that rounds to zero is "+0.00". */
+export function formatChange(x: number): string {
+  const rounded = Number(x.toFixed(2));
+  return `${rounded >= 0 ? '+' : '−'}${Math.abs(rounded).toFixed(2)}`;
+}
+
+function plateauLine(p: PlateauInfo): string {
+  const shape =
+    p.flat === null ? '' : `, ${p.flat ? 'flat' : 'climbing'} (drift ${formatChange(p.drift ?? 0)})`;
+  return `${num(p.level)} ${p.cause}; steps ${formatStep(p.from_step)}–${formatStep(p.to_step)}${shape}`;
+}
+
+const POSITION_WORDS = {
+  'low-end': 'at the low end (chance)',
+  between: 'between the ends',
+  'high-end': 'at the high end (swapped pairs answered)',
+  above: 'above the band',
+} as const;
+
+/** "0.009 (chance 1/113) – 0.304 (chance + swapped pairs); the plateau 0.27 sits at the high end". */
+function bandLine(b: BaselineInfo, plateau: PlateauInfo | null): string {
+  if (b.band === null) {
+    return 'unknown: --task, --p and --train-fraction (or a groklab config.json next to the log) give it';
+  }
+  const chance = b.classes !== null ? `chance 1/${b.classes}` : 'chance';
+  const where =
+    plateau?.band_position != null
+      ? `; the plateau ${num(plateau.level)} sits ${POSITION_WORDS[plateau.band_position]}`
+      : '';
+  return `${num(b.band.low, 3)} (${chance}) – ${num(b.band.high, 3)} (${chance} + swapped pairs)${where}`;
 }
 
 function fitLine(fit: SigmoidFit | null, best: boolean): string | null {
@@ -53,6 +93,7 @@ export function formatReport(r: DetectResult): string {
   );
   row('gap Δt = t_grok − t_mem', `onset ${formatStep(m.gap_onset)} · crossing ${formatStep(m.gap_crossing)}`);
   row('ratio t_grok / t_mem', `onset ${num(m.ratio_onset, 1)} · crossing ${num(m.ratio_crossing, 1)}`);
+  if (r.plateau) row('plateau (smoothed test acc after t_mem)', plateauLine(r.plateau));
   if (tr) {
     row(
       'rise (smoothed test acc)',
@@ -68,7 +109,7 @@ export function formatReport(r: DetectResult): string {
     );
     row(
       'checks',
-      `plateau near baseline: ${tr.checks.plateau_near_baseline ?? '—'} · peak well above baseline: ${tr.checks.peak_well_above_baseline ?? '—'}`,
+      `plateau near baseline: ${tr.checks.plateau_near_baseline ?? '—'} · peak well above baseline: ${tr.checks.peak_well_above_baseline ?? '—'}${isBaselineKnown(r.baseline) ? '' : ' (against an estimated baseline: the verdict judges the plateau by its shape instead)'}`,
     );
   } else {
     row('rise', 'no rise of test accuracy by 0.1 or more');
@@ -84,7 +125,15 @@ export function formatReport(r: DetectResult): string {
       `start ${sig(w.at_start)} · t_mem ${sig(w.at_t_mem)} · transition (t50) ${sig(w.at_transition)} · t_grok ${sig(w.at_t_grok_crossing)} · final ${sig(w.final)}`,
     );
   }
+  const trend = r.end_trend;
+  if (trend) {
+    row(
+      'end of the log',
+      `test acc ${num(trend.last)} at step ${formatStep(trend.last_step)}; ${formatChange(trend.change)} over the last ${trend.evaluations} evaluations${trend.rising ? ' (still rising)' : ''}`,
+    );
+  }
   row('baseline', `${num(r.baseline.value, 3)} (${r.baseline.source}): ${r.baseline.detail}`);
+  row('memorization band', bandLine(r.baseline, r.plateau));
   const cols = Object.entries(r.columns)
     .filter(([, c]) => c !== null)
     .map(([role, c]) => `${role}=${c}`);
@@ -127,8 +176,10 @@ export function formatTable(outcomes: DetectOutcome[]): string {
       formatStep(m.t_grok_crossing),
       formatStep(m.gap_onset),
       tr?.width_relative != null ? `${(100 * tr.width_relative).toFixed(1)}%` : '—',
-      num(tr?.plateau_level ?? null),
-      num(o.baseline.value, 3),
+      num(o.plateau?.level ?? null),
+      o.baseline.band && o.baseline.band.high > o.baseline.band.low
+        ? `${num(o.baseline.band.low, 3)}–${num(o.baseline.band.high)}`
+        : num(o.baseline.value, 3),
       String(o.issues.filter((i) => i.severity === 'warning').length),
     ];
   });
@@ -139,7 +190,7 @@ export function formatTable(outcomes: DetectOutcome[]): string {
   }
   out.push(
     '',
-    'onset: first evaluation of the jump (detector); t_grok: first confirmed evaluation with test acc ≥ threshold; gap = onset − t_mem; width: 10→90% rise / onset; issues: warnings (see --json or a single path)',
+    'onset: first evaluation of the jump (detector); t_grok: first confirmed evaluation with test acc ≥ threshold; gap = onset − t_mem; width: 10→90% rise / onset; baseline: the memorization band (chance – chance + swapped pairs) when the task is known; issues: warnings (see --json or a single path)',
   );
   return `${out.join('\n')}\n`;
 }

@@ -26,7 +26,7 @@ export {
   type LoadedLog,
   optionProblems,
 } from './analyze.ts';
-export { baselineFromTask } from './baseline.ts';
+export { baselineFromFraction, baselineFromHint, baselineFromTask, type TaskHint } from './baseline.ts';
 export type { ColumnOverrides } from './columns.ts';
 export { formatReport, formatStep, formatTable } from './format.ts';
 export * from './types.ts';

@@ -35,6 +35,7 @@ export type IssueKind =
   | 'isolated-crossing'
   | 'unconfirmed-crossing'
   | 'baseline-estimated'
+  | 'ignored-config'
   | 'broken-run';
 
 /** Something about the input that was handled in a particular way, so it is said out loud. */
@@ -66,23 +67,76 @@ export interface SourceInfo {
 /** The column (CSV/JSONL), key or TensorBoard tag used for each role; null when absent. */
 export type ColumnsUsed = Record<Role, string | null>;
 
-export type BaselineSource = 'user' | 'classes' | 'task-split' | 'first-evaluation' | 'none';
+/**
+ * 'task-split': a groklab run's task and its exact split; 'task-fraction': a task and a training
+ * fraction (--task/--p/--train-fraction, or a groklab config.json next to a log), the split itself
+ * unknown, so the swap share is its expected value over random splits.
+ */
+export type BaselineSource =
+  | 'user'
+  | 'classes'
+  | 'task-split'
+  | 'task-fraction'
+  | 'first-evaluation'
+  | 'none';
 
 /**
  * The test accuracy a model that only memorized can be expected to have: chance 1/classes plus what
  * the split's symmetry explains (test pairs whose swap (y,x) is a training pair with the same label).
  */
 export interface BaselineInfo {
-  /** The level the plateau is compared with; null when nothing at all is known. */
+  /** The level the plateau is compared with (the band's high end); null when nothing at all is known. */
   value: number | null;
   /** 1/classes when the number of classes is known. */
   chance: number | null;
   classes: number | null;
-  /** Share of test examples answered by a memorized swapped training pair (groklab runs). */
+  /** Share of test examples answered by a memorized swapped training pair (known task). */
   symmetric_share: number | null;
+  /**
+   * What memorization alone can score, from chance (a model that does not answer swapped pairs,
+   * e.g. an MLP on concatenated one-hot inputs) to chance plus the swap share (one that does, e.g. a
+   * transformer); null unless chance and the value are both known.
+   */
+  band: { low: number; high: number } | null;
   source: BaselineSource;
   /** Where the value came from, in words. */
   detail: string;
+}
+
+/** Where a plateau sits in the baseline band: near chance, near what swapped pairs explain, or neither. */
+export type BandPosition = 'low-end' | 'between' | 'high-end' | 'above';
+
+/** Test accuracy after memorization and before the jump (or to the end of the log when there is none). */
+export interface PlateauInfo {
+  /** Median smoothed test accuracy (the transition's plateau_level when there is a transition). */
+  level: number;
+  from_step: number;
+  to_step: number;
+  /** Medians of the plateau's first and last thirds (smoothed); null under 3 evaluations. */
+  start_level: number | null;
+  end_level: number | null;
+  /** end_level − start_level. */
+  drift: number | null;
+  /** drift ≤ max(0.05, 0.15 × rise): level, not climbing; null when drift is. */
+  flat: boolean | null;
+  /** Where `level` sits in baseline.band (null without a band). */
+  band_position: BandPosition | null;
+  /** Its likely cause, in words. */
+  cause: string;
+}
+
+/** How test accuracy moved over the last evaluations of the log. */
+export interface EndTrend {
+  /** The last evaluation's test accuracy and step. */
+  last: number;
+  last_step: number;
+  /** Median of the last 3 evaluations minus median of the 3 before them. */
+  change: number;
+  /** Evaluations compared (6) and the first one's step. */
+  evaluations: number;
+  from_step: number;
+  /** change ≥ 0.05: the log ends while test accuracy is still climbing. */
+  rising: boolean;
 }
 
 export interface SamplingInfo {
@@ -221,6 +275,7 @@ export const VERDICTS = [
   'gradual',
   'above-chance-plateau',
   'unstable',
+  'undecided',
   'insufficient-data',
 ] as const;
 export type VerdictLabel = (typeof VERDICTS)[number];
@@ -242,6 +297,10 @@ export interface DetectResult {
   sampling: SamplingInfo | null;
   measures: Measures;
   transition: Transition | null;
+  /** Test accuracy between memorization and the jump: level, drift, place in the band, likely cause. */
+  plateau: PlateauInfo | null;
+  /** The test accuracy trend at the end of the log (null under 6 evaluations). */
+  end_trend: EndTrend | null;
   sigmoid: SigmoidFits;
   weight_norm: NormView | null;
   instability: Instability;

@@ -2,7 +2,8 @@
  * What a path is, and reading it. A path can be: a groklab run folder (config.json + metrics.jsonl),
  * a runs directory (folders that are runs), a TensorBoard log directory (event files anywhere
  * below), an event file, a CSV/TSV file, or a JSONL/JSON file. Anything that cannot be read is a
- * UsageError (field "path") saying why.
+ * UsageError (field "path") saying why. A groklab config.json next to a log file (or in a
+ * TensorBoard directory) gives the log's task (config.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { RUN_FILES } from '../../runs/index.ts';
 import { UsageError } from '../../util/errors.ts';
 import type { LoadedLog } from '../analyze.ts';
 import type { LogTable } from '../series.ts';
+import { readConfigNextTo } from './config.ts';
 import { CsvError, readCsvText } from './csv.ts';
 import { JsonlError, readJsonlText } from './jsonl.ts';
 import { isRunFolder, loadRun } from './run.ts';
@@ -75,13 +77,13 @@ export function loadTarget(target: Target): LoadedLog {
       case 'run':
         return loadRun(target.path.endsWith(RUN_FILES.metrics) ? path.dirname(p) : p);
       case 'csv':
-        return asLog(readCsvText(readText(p)), 'csv', p);
+        return asLog(readCsvText(readText(p)), 'csv', p, path.dirname(p));
       case 'jsonl':
-        return asLog(readJsonlText(readText(p)), 'jsonl', p);
+        return asLog(readJsonlText(readText(p)), 'jsonl', p, path.dirname(p));
       case 'tensorboard': {
-        const isDir = fs.statSync(p).isDirectory();
-        const files = isDir ? findEventFiles(p) : [p];
-        return asLog(readEventFiles(files, isDir ? p : path.dirname(p)), 'tensorboard', p);
+        const dir = fs.statSync(p).isDirectory() ? p : path.dirname(p);
+        const files = dir === p ? findEventFiles(p) : [p];
+        return asLog(readEventFiles(files, dir), 'tensorboard', p, dir);
       }
     }
   } catch (err) {
@@ -99,11 +101,18 @@ export function loadTarget(target: Target): LoadedLog {
   }
 }
 
-function asLog(table: LogTable, kind: 'csv' | 'jsonl' | 'tensorboard', p: string): LoadedLog {
+/** A log read by one of the readers; `dir` is where a config.json saying what the log is would be. */
+function asLog(table: LogTable, kind: 'csv' | 'jsonl' | 'tensorboard', p: string, dir: string): LoadedLog {
   if (table.rows.length === 0) {
     throw problem(
       `"${p}" has no ${kind === 'tensorboard' ? 'scalar events' : 'data rows'}${table.columns.length > 0 ? ` (columns: ${table.columns.join(', ')})` : ''}`,
     );
   }
-  return { table, source: { kind, path: p }, where: p };
+  const config = readConfigNextTo(dir);
+  return {
+    table: { ...table, issues: [...table.issues, ...config.issues] },
+    source: config.task ? { kind, path: p, task: config.task } : { kind, path: p },
+    where: p,
+    taskBaseline: config.baseline,
+  };
 }

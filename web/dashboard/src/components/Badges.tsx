@@ -9,6 +9,7 @@ const VERDICT_TEXT: Record<VerdictLabel, string> = {
   gradual: 'gradual',
   'above-chance-plateau': 'above-chance plateau',
   unstable: 'unstable',
+  undecided: 'undecided',
   'insufficient-data': 'insufficient data',
 };
 
