@@ -13,6 +13,7 @@ import {
   newRunId,
   openRun,
   readMetrics,
+  resolveRunFolder,
   rewriteMetrics,
   type StoredTensor,
   truncateMetricsAfter,
@@ -328,6 +329,43 @@ describe('run folders', () => {
       () => openRun(runsDir, 'nope'),
       (err: unknown) => isRunUsageError(err) && /does not exist in .*existing runs: alpha/.test(String(err)),
     );
+  });
+
+  it('resolves a run given by id, or by the path of its folder (relative or absolute)', () => {
+    const root = tmpDir();
+    const runsDir = path.join(root, 'runs');
+    const otherRunsDir = path.join(root, 'elsewhere');
+    createRunFolder(runsDir, 'r1', { config, split });
+    fs.mkdirSync(path.join(root, 'not-a-run'));
+
+    const byId = resolveRunFolder('r1', runsDir);
+    assert.equal(byId.dir, path.join(runsDir, 'r1'));
+    assert.equal(byId.runsDir, runsDir);
+    // A path wins over --runs-dir, and its parent becomes the runs directory.
+    const relative = path.relative(process.cwd(), path.join(runsDir, 'r1'));
+    for (const arg of [relative, `${relative}/`, path.join(runsDir, 'r1')]) {
+      const run = resolveRunFolder(arg, otherRunsDir);
+      assert.equal(run.id, 'r1', arg);
+      assert.equal(run.runsDir, runsDir, arg);
+      assert.deepEqual(run.readConfig(), config, arg);
+    }
+
+    const problem = (arg: string) => {
+      try {
+        resolveRunFolder(arg, runsDir);
+      } catch (err) {
+        assert.ok(isRunUsageError(err), `${arg}: ${err}`);
+        return (err as UsageError).problems[0].message;
+      }
+      assert.fail(`${arg} resolved`);
+    };
+    assert.match(problem(path.join(root, 'runs', 'r2')), /^no run folder at .*r2 \(it does not exist\)/);
+    assert.match(problem(path.join(root, 'not-a-run')), /\(it has no config\.json\)/);
+    assert.ok(
+      problem('./nope').startsWith(`no run folder at ./nope (${path.resolve('nope')} does not exist); `),
+      problem('./nope'),
+    );
+    assert.match(problem('r2'), /run "r2" does not exist in .*existing runs: r1/);
   });
 
   it('writes, lists, reads and deletes checkpoints in step order', () => {

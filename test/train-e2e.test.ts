@@ -14,7 +14,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { RunConfigInput } from '../src/config/schema.ts';
 import { getKernels } from '../src/engine/kernels-default.ts';
-import { resumeRun, startRun } from '../src/runner/session.ts';
+import { RunDiverged, resumeRun, startRun } from '../src/runner/session.ts';
 import { decodeSafetensors, type MetricsRecord, openRun, type RunFolder } from '../src/runs/index.ts';
 import type { EvalRecord } from '../src/train/trainer.ts';
 import { UsageError } from '../src/util/errors.ts';
@@ -237,6 +237,7 @@ describe('resume', () => {
 
       const stopped = await startRun(runsDir, config, { id: 'b', hooks: { onStep: (step) => step === S } });
       assert.equal(stopped.reason, 'interrupted');
+      assert.equal(stopped.step, S, 'the outcome names the step trained last, not the last evaluation');
       const b = stopped.run;
       assert.equal(b.readStatus().state, 'stopped');
       assert.equal(b.readStatus().step, S);
@@ -375,6 +376,41 @@ describe('resume', () => {
     assert.equal(a.readStatus().state, 'finished');
   });
 
+  it('stops a run whose loss becomes non-finite, keeping the checkpoints before it to resume from', async () => {
+    const runsDir = tmpRunsDir();
+    // Plain SGD at lr 10 blows up after about ten steps.
+    const config = tinyGrokkingConfig({ train: { optimizer: 'sgd', lr: 10, steps: 150 } });
+    let diverged: RunDiverged | null = null;
+    await startRun(runsDir, config, { id: 'd' }).catch((err: unknown) => {
+      if (!(err instanceof RunDiverged)) throw err;
+      diverged = err;
+    });
+    assert.ok(diverged !== null, 'startRun threw RunDiverged');
+    const { outcome } = diverged as RunDiverged;
+    assert.ok(!Number.isFinite(outcome.loss));
+    assert.ok(outcome.step < 150);
+    const run = outcome.run;
+    assert.equal(run.readStatus().state, 'failed');
+    assert.match(
+      run.readStatus().message ?? '',
+      new RegExp(`train loss is ${outcome.loss} at step ${outcome.step}`),
+    );
+    for (const r of records(run))
+      assert.ok(Number.isFinite(r.train_loss), `no garbage logged (step ${r.step})`);
+    const good = outcome.lastGoodCheckpoint;
+    assert.ok(good !== null && good < outcome.step && run.listCheckpoints().includes(good));
+
+    // From that checkpoint with a (much) smaller learning rate, training goes on.
+    const resumed = await resumeRun(runsDir, 'd', {
+      step: good,
+      discardLater: true,
+      overrides: [{ key: 'train.lr', value: 0.1 }],
+    });
+    assert.equal(resumed.reason, 'budget');
+    assert.equal(resumed.step, 150);
+    assert.equal(run.readStatus().state, 'finished');
+  });
+
   it('refuses to resume in place a run whose process is still training, and allows it once that process is gone', async () => {
     const runsDir = tmpRunsDir();
     const a = (await startRun(runsDir, tinyGrokkingConfig({ train: { steps: 5 } }), { id: 'a' })).run;
@@ -450,7 +486,7 @@ describe('CLI', () => {
     assert.equal(ids.length, 1);
     const [id] = ids;
     assert.match(id, /^demo-\d{8}-\d{6}$/);
-    assert.match(trained.stdout, new RegExp(`run ${id} .*finished at step 20`));
+    assert.match(trained.stdout, new RegExp(`run ${id} .*finished at step 20: step budget reached`));
 
     const table = groklab(['runs', '--runs-dir', runsDir]);
     assert.equal(table.code, 0, table.stderr);
@@ -468,7 +504,7 @@ describe('CLI', () => {
     assert.equal(before.at(-1)?.step, 20);
     const resumed = groklab(['resume', id, '--set', 'train.steps=40', '--runs-dir', runsDir, '--quiet']);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stdout, /finished at step 40/);
+    assert.match(resumed.stdout, /finished at step 40: step budget reached/);
     const after = records(run);
     assert.ok(after.length > before.length, 'more metrics');
     assert.deepEqual(after.slice(0, before.length), before);

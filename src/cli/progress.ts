@@ -1,5 +1,13 @@
 import cliProgress from 'cli-progress';
-import type { EvalRecord } from '../train/trainer.ts';
+import type { EvalRecord, StopReason } from '../train/trainer.ts';
+
+/** Why training ended, as the progress display's last word says it. */
+const ENDINGS: Record<StopReason | 'diverged', string> = {
+  budget: 'step budget reached',
+  threshold: 'stopped by the stop rule',
+  interrupted: 'stopped by Ctrl-C',
+  diverged: 'diverged (non-finite loss)',
+};
 
 /**
  * Training progress on stderr: a live bar on a terminal, otherwise (CI, pipes) a line every few
@@ -11,6 +19,7 @@ export class TrainingProgress {
   private startStep = 0;
   private startTime = performance.now();
   private lastLine = 0;
+  /** Steps per second since start(); 0 until a step has been timed. */
   private rate = 0;
 
   constructor(
@@ -23,11 +32,9 @@ export class TrainingProgress {
         ? new cliProgress.SingleBar(
             {
               stream,
-              format:
-                '{bar} {value}/{total} | train {train} test {test} | {rate} steps/s | ETA {eta_formatted}',
+              format: '{bar} {value}/{total} | train {train} test {test} | {rate} steps/s | ETA {time_left}',
               barsize: 24,
               hideCursor: true,
-              etaBuffer: 200,
             },
             cliProgress.Presets.shades_classic,
           )
@@ -37,7 +44,7 @@ export class TrainingProgress {
   start(step: number): void {
     this.startStep = step;
     this.startTime = performance.now();
-    this.bar?.start(this.totalSteps, step, this.payload());
+    this.bar?.start(this.totalSteps, step, this.payload(step));
   }
 
   eval(record: EvalRecord): void {
@@ -48,29 +55,51 @@ export class TrainingProgress {
     const seconds = (performance.now() - this.startTime) / 1000;
     this.rate = seconds > 0 ? (step - this.startStep) / seconds : 0;
     if (this.bar) {
-      this.bar.update(step, this.payload());
+      this.bar.update(step, this.payload(step));
       return;
     }
     if (this.quiet) return;
     const now = performance.now();
-    if (now - this.lastLine < 5000 && step !== this.totalSteps) return;
+    // The last step's line is finish()'s.
+    if (now - this.lastLine < 5000) return;
     this.lastLine = now;
-    const eta = this.rate > 0 ? (this.totalSteps - step) / this.rate : Number.NaN;
-    const p = this.payload();
-    this.stream.write(
-      `step ${step}/${this.totalSteps}  train ${p.train}  test ${p.test}  ${p.rate} steps/s  ETA ${formatSeconds(eta)}\n`,
-    );
+    const p = this.payload(step);
+    this.stream.write(`${this.line(step)}  ETA ${p.time_left}\n`);
   }
 
+  /**
+   * Training ended at `step` (which may be short of the total, or past the last step() call when
+   * the stop rule ends it): show that step and say why.
+   */
+  finish(step: number, reason: StopReason | 'diverged'): void {
+    if (this.quiet) return;
+    if (this.bar) {
+      this.bar.update(step, this.payload(step));
+      this.bar.stop();
+      this.stream.write(`${ENDINGS[reason]} at step ${step}\n`);
+      return;
+    }
+    this.stream.write(`${this.line(step)}  ${ENDINGS[reason]}\n`);
+  }
+
+  /** Takes the bar off the terminal without a last word (training failed). */
   stop(): void {
     this.bar?.stop();
   }
 
-  private payload() {
+  private line(step: number): string {
+    const p = this.payload(step);
+    return `step ${step}/${this.totalSteps}  train ${p.train}  test ${p.test}  ${p.rate} steps/s`;
+  }
+
+  private payload(step: number) {
+    // Before any step has been timed there is no rate, hence no time left: a dash, not "0s".
+    const known = this.rate > 0;
     return {
       train: this.last ? this.last.train_acc.toFixed(3) : '  -  ',
       test: this.last ? this.last.test_acc.toFixed(3) : '  -  ',
-      rate: this.rate.toFixed(this.rate < 10 ? 1 : 0),
+      rate: known ? this.rate.toFixed(this.rate < 10 ? 1 : 0) : '-',
+      time_left: formatSeconds(known ? (this.totalSteps - step) / this.rate : Number.NaN),
     };
   }
 }

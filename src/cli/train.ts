@@ -4,8 +4,17 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { applyOverrides, parseOverrides } from '../config/overrides.ts';
 import { PRESETS } from '../config/presets.ts';
-import { type RunHooks, type RunOutcome, resumeRun, startRun } from '../runner/session.ts';
-import { UsageError } from '../util/errors.ts';
+import {
+  describeStopRule,
+  RunDiverged,
+  type RunHooks,
+  type RunOutcome,
+  resumeRun,
+  type StartInfo,
+  startRun,
+} from '../runner/session.ts';
+import { resolveRunFolder } from '../runs/index.ts';
+import { CommandExit, UsageError } from '../util/errors.ts';
 import { defaultRunsDir } from './defaults.ts';
 import { TrainingProgress } from './progress.ts';
 import { printRunSummary } from './report.ts';
@@ -29,10 +38,9 @@ export function registerTrain(program: Command): void {
     .option('--quiet', 'no progress output')
     .action(async (opts: TrainOptions) => {
       const raw = applyOverrides(baseConfig(opts), parseOverrides(opts.set));
-      const outcome = await withProgress(opts.quiet ?? false, (hooks) =>
+      await trainWithSummary(opts.quiet ?? false, (hooks) =>
         startRun(opts.runsDir, raw, { id: opts.id, hooks }),
       );
-      printRunSummary(outcome, process.stdout);
     });
 }
 
@@ -40,17 +48,19 @@ export function registerResume(program: Command): void {
   program
     .command('resume')
     .description('continue a run from a checkpoint, optionally with changed training settings')
-    .argument('<run>', 'run id')
+    .argument('<run>', 'run id (in --runs-dir) or the path of a run folder')
     .option('--step <n>', 'checkpoint step (default: the latest)', parseStep)
     .option('--set <key=value>', 'change a train.* or eval.* field, e.g. train.weight_decay=1', collect, [])
     .option('--fork <id>', 'continue in a new run with this id, keeping the original untouched')
     .option('--discard-later', 'resume in place from an earlier checkpoint, deleting what came after it')
     .option('--runs-dir <dir>', 'where run folders live (env GROKLAB_RUNS)', defaultRunsDir())
     .option('--quiet', 'no progress output')
-    .action(async (runId: string, opts: ResumeCliOptions) => {
+    .action(async (runArg: string, opts: ResumeCliOptions) => {
       const overrides = parseOverrides(opts.set);
-      const outcome = await withProgress(opts.quiet ?? false, (hooks) =>
-        resumeRun(opts.runsDir, runId, {
+      // A run given by path lives in that path's parent, which is also where --fork puts the new run.
+      const run = resolveRunFolder(runArg, opts.runsDir);
+      await trainWithSummary(opts.quiet ?? false, (hooks) =>
+        resumeRun(run.runsDir, run.id, {
           step: opts.step,
           overrides,
           forkId: opts.fork,
@@ -58,7 +68,6 @@ export function registerResume(program: Command): void {
           hooks,
         }),
       );
-      printRunSummary(outcome, process.stdout);
     });
 }
 
@@ -110,6 +119,33 @@ function parseStep(value: string): number {
   return n;
 }
 
+/** Trains, then prints the summary; a run that diverged gets its summary too, and exit code 1. */
+async function trainWithSummary(
+  quiet: boolean,
+  run: (hooks: RunHooks) => Promise<RunOutcome>,
+): Promise<void> {
+  try {
+    printRunSummary(await withProgress(quiet, run), process.stdout);
+  } catch (err) {
+    if (!(err instanceof RunDiverged)) throw err;
+    printRunSummary(err.outcome, process.stdout);
+    throw new CommandExit(1);
+  }
+}
+
+/**
+ * A resume whose history already meets the stop rule would stop at its next evaluation: say so
+ * before it starts, and how to train on anyway.
+ */
+function warnIfStopRuleMet({ step, config, stopRuleMet }: StartInfo): void {
+  if (!stopRuleMet) return;
+  const rule = describeStopRule(config.train);
+  process.stderr.write(
+    `note: the stop rule (${rule}) is already met at step ${step}, so training stops at the next evaluation;\n` +
+      '      to train on, also pass --set train.stop_test_acc=null (or a higher train.stop_test_acc)\n',
+  );
+}
+
 /**
  * Runs training with a progress display and Ctrl-C handling: the first Ctrl-C stops after the
  * current step with a checkpoint (resumable), a second one exits at once.
@@ -118,7 +154,8 @@ async function withProgress(
   quiet: boolean,
   run: (hooks: RunHooks) => Promise<RunOutcome>,
 ): Promise<RunOutcome> {
-  let progress: TrainingProgress | null = null;
+  // Declared with `as` so that TypeScript does not narrow it to null: the hooks below assign it.
+  let progress = null as TrainingProgress | null;
   let stopRequested = false;
   const onSigint = () => {
     if (stopRequested) process.exit(130);
@@ -127,8 +164,10 @@ async function withProgress(
   };
   process.on('SIGINT', onSigint);
   try {
-    return await run({
-      onStart: ({ runId, step, totalSteps }) => {
+    const outcome = await run({
+      onStart: (info) => {
+        warnIfStopRuleMet(info);
+        const { runId, step, totalSteps } = info;
         if (!quiet) process.stderr.write(`run ${runId}: training from step ${step} to ${totalSteps}\n`);
         progress = new TrainingProgress(totalSteps, process.stderr, quiet);
         progress.start(step);
@@ -139,8 +178,13 @@ async function withProgress(
         return stopRequested;
       },
     });
+    progress?.finish(outcome.step, outcome.reason);
+    return outcome;
+  } catch (err) {
+    if (err instanceof RunDiverged) progress?.finish(err.outcome.step, 'diverged');
+    throw err;
   } finally {
-    (progress as TrainingProgress | null)?.stop();
+    progress?.stop();
     process.off('SIGINT', onSigint);
   }
 }

@@ -22,23 +22,67 @@ import {
   type TaskData,
 } from '../tasks/index.ts';
 import { type Examples, selectExamples } from '../train/data.ts';
-import { type EvalRecord, type StopReason, Trainer } from '../train/trainer.ts';
+import type { TrainSpec } from '../train/spec.ts';
+import { type EvalRecord, type StopReason, Trainer, TrainingDiverged } from '../train/trainer.ts';
 import { UsageError } from '../util/errors.ts';
 import { decodeCheckpoint, encodeCheckpoint, loadParams } from './checkpoint.ts';
 
 export interface RunHooks {
   /** Once training is about to start (or continue) at `step` of `totalSteps`, in run `runId`. */
-  onStart?(info: { runId: string; step: number; totalSteps: number }): void;
+  onStart?(info: StartInfo): void;
   onEval?(record: EvalRecord): void;
   /** After every training step; return true to stop (the run is checkpointed and marked stopped). */
   onStep?(step: number): boolean | undefined;
+}
+
+export interface StartInfo {
+  runId: string;
+  step: number;
+  totalSteps: number;
+  config: RunConfig;
+  /** The restored history already meets the stop rule, so the run stops at its next evaluation. */
+  stopRuleMet: boolean;
 }
 
 export interface RunOutcome {
   run: RunFolder;
   config: RunConfig;
   reason: StopReason;
+  /** The last step trained; a checkpoint at that step exists (where `resume` continues). */
+  step: number;
+  /** The last evaluation, which may be a few steps before `step`. */
   last: EvalRecord | null;
+}
+
+/** A run whose train loss became NaN or infinite at `step`: marked failed, training stopped there. */
+export interface DivergedOutcome extends Omit<RunOutcome, 'reason'> {
+  reason: 'diverged';
+  loss: number;
+  /** The latest checkpoint before the divergence, to resume from with gentler settings. */
+  lastGoodCheckpoint: number | null;
+}
+
+/** Thrown by startRun and resumeRun when training diverged; the run folder says so in its status. */
+export class RunDiverged extends Error {
+  constructor(readonly outcome: DivergedOutcome) {
+    super(divergedMessage(outcome));
+    this.name = 'RunDiverged';
+  }
+}
+
+function divergedMessage(o: DivergedOutcome): string {
+  const checkpoint =
+    o.lastGoodCheckpoint === null
+      ? 'no checkpoint before it'
+      : `the last checkpoint before it is at step ${o.lastGoodCheckpoint}`;
+  return `training diverged: the train loss is ${o.loss} at step ${o.step}; ${checkpoint}`;
+}
+
+/** The stop rule in words, e.g. "test acc ≥ 0.99 for 5 evaluations in a row". */
+export function describeStopRule(train: Pick<TrainSpec, 'stop_test_acc' | 'stop_patience'>): string {
+  if (train.stop_test_acc === null) return 'none';
+  const atLeast = `test acc ≥ ${train.stop_test_acc}`;
+  return train.stop_patience === 1 ? atLeast : `${atLeast} for ${train.stop_patience} evaluations in a row`;
 }
 
 /** A validated config with its dataset and split: everything needed before anything is written. */
@@ -208,7 +252,13 @@ async function execute(
     lastCheckpoint = step;
   };
   run.writeStatus({ state: 'running', step: trainer.step, message: undefined, kernels: getKernels().name });
-  hooks.onStart?.({ runId: run.id, step: trainer.step, totalSteps: config.train.steps });
+  hooks.onStart?.({
+    runId: run.id,
+    step: trainer.step,
+    totalSteps: config.train.steps,
+    config,
+    stopRuleMet: trainer.stopRuleMet,
+  });
   try {
     const reason = await trainer.run({
       onEval: (record) => {
@@ -229,16 +279,36 @@ async function execute(
       });
     } else {
       const message =
-        reason === 'threshold' ? 'stopped: test accuracy reached the threshold' : 'step budget reached';
+        reason === 'threshold' ? `stop rule met: ${describeStopRule(config.train)}` : 'step budget reached';
       run.writeStatus({ state: 'finished', step: trainer.step, message });
     }
-    return { run, config, reason, last: latest.record ?? lastRecord(run) };
+    return { run, config, reason, step: trainer.step, last: latest.record ?? lastRecord(run) };
   } catch (err) {
+    if (err instanceof TrainingDiverged) {
+      const outcome: DivergedOutcome = {
+        run,
+        config,
+        reason: 'diverged',
+        step: err.step,
+        loss: err.loss,
+        last: latest.record ?? lastRecord(run),
+        lastGoodCheckpoint: lastCheckpointBefore(run, err.step),
+      };
+      const diverged = new RunDiverged(outcome);
+      run.writeStatus({ state: 'failed', step: err.step, message: diverged.message });
+      throw diverged;
+    }
     run.writeStatus({ state: 'failed', step: trainer.step, message: String((err as Error).message ?? err) });
     throw err;
   } finally {
     log.close();
   }
+}
+
+/** A checkpoint at the diverged step itself may already hold parameters that give a NaN loss. */
+function lastCheckpointBefore(run: RunFolder, step: number): number | null {
+  const before = run.listCheckpoints().filter((s) => s < step);
+  return before.length > 0 ? before[before.length - 1] : null;
 }
 
 function lastRecord(run: RunFolder): EvalRecord | null {

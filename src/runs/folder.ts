@@ -155,9 +155,33 @@ export function openRun(runsDir: string, id: string): RunFolder {
   return new RunFolder(runsDir, id);
 }
 
+/**
+ * A run named on the command line: the path of a run folder (one holding config.json), else a run
+ * id in `runsDir`. The runs directory of a folder given by path is its parent. UsageError (field
+ * `run`) when it is neither, saying which was meant.
+ */
+export function resolveRunFolder(arg: string, runsDir: string): RunFolder {
+  const asPath = path.resolve(arg);
+  if (fs.existsSync(path.join(asPath, RUN_FILES.config))) {
+    return openRun(path.dirname(asPath), path.basename(asPath));
+  }
+  // Ids have no separators and no leading dot, so anything else can only have meant a folder.
+  if (RUN_ID.test(arg)) return openRun(runsDir, arg);
+  const where = path.isAbsolute(arg) ? 'it' : asPath;
+  const problem = fs.statSync(asPath, { throwIfNoEntry: false })?.isDirectory()
+    ? `has no ${RUN_FILES.config}`
+    : 'does not exist';
+  throw new UsageError({
+    field: 'run',
+    message: `no run folder at ${arg} (${where} ${problem}); give the path of a run folder or a run id in ${runsDir}`,
+  });
+}
+
 /** One run folder on disk. Methods read and write it directly; nothing is cached. */
 export class RunFolder {
   readonly id: string;
+  /** The runs directory the folder is in. */
+  readonly runsDir: string;
   readonly dir: string;
   readonly configPath: string;
   readonly splitPath: string;
@@ -167,6 +191,7 @@ export class RunFolder {
 
   constructor(runsDir: string, id: string) {
     this.id = validateRunId(id);
+    this.runsDir = runsDir;
     this.dir = path.join(runsDir, id);
     this.configPath = path.join(this.dir, RUN_FILES.config);
     this.splitPath = path.join(this.dir, RUN_FILES.split);

@@ -9,6 +9,7 @@ export {
   RunFolder,
   type RunListState,
   type RunSummary,
+  resolveRunFolder,
   SWEEPS_FOLDER,
   validateRunId,
 } from './folder.ts';

@@ -37,6 +37,20 @@ export interface TrainerHooks {
 
 export type StopReason = 'budget' | 'threshold' | 'interrupted';
 
+/**
+ * The train loss became NaN or infinite: every later update would train on garbage, so training
+ * stops here. `step` is the step whose parameters gave that loss.
+ */
+export class TrainingDiverged extends Error {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+  ) {
+    super(`training diverged at step ${step}: the train loss is ${loss}`);
+    this.name = 'TrainingDiverged';
+  }
+}
+
 /** Examples scored per forward pass during evaluation: bounds memory on large test sets. */
 const EVAL_CHUNK = 4096;
 
@@ -71,6 +85,11 @@ export class Trainer {
     this.lastEvalStep = history.length > 0 ? history[history.length - 1].step : -1;
   }
 
+  /** Whether the stop rule already holds (e.g. restored from a run that stopped by it). */
+  get stopRuleMet(): boolean {
+    return this.spec.stop_test_acc !== null && this.thresholdStreak >= this.spec.stop_patience;
+  }
+
   state(wallSeconds: number): TrainerState {
     return { step: this.step, wallSeconds, optimizer: this.optimizer.exportState() };
   }
@@ -94,8 +113,7 @@ export class Trainer {
       const evaluated = isEvalStep(this.evalSpec, this.step);
       if (evaluated) this.evaluateAndReport(hooks);
       // Judged at evaluations only, so a resumed run that had already met the rule trains on to its next one.
-      const done =
-        evaluated && this.spec.stop_test_acc !== null && this.thresholdStreak >= this.spec.stop_patience;
+      const done = evaluated && this.stopRuleMet;
       if (isCheckpointStep(this.evalSpec, this.step) || done || this.step === this.spec.steps) {
         hooks.onCheckpoint?.(this.step);
       }
@@ -115,7 +133,10 @@ export class Trainer {
     const batch = this.batches ? this.batches.batchFor(this.step + 1) : this.train;
     for (const p of this.model.params.values()) p.zeroGrad();
     const logits = this.model.forward(batch.tokens, batch.count);
-    this.loss(logits, batch.labels).backward();
+    const loss = this.loss(logits, batch.labels);
+    const value = loss.item();
+    if (!Number.isFinite(value)) throw new TrainingDiverged(this.step, value);
+    loss.backward();
     this.step++;
     this.optimizer.step(learningRate(this.spec, this.step));
   }
@@ -146,6 +167,10 @@ export class Trainer {
 
   private evaluateAndReport(hooks: TrainerHooks): void {
     const record = this.evaluate();
+    // Caught here too, so that no evaluation of garbage parameters is logged (an empty set scores NaN).
+    if (this.train.count > 0 && !Number.isFinite(record.train_loss)) {
+      throw new TrainingDiverged(record.step, record.train_loss);
+    }
     this.updateStreak(record);
     this.lastEvalStep = record.step;
     hooks.onEval?.(record);
