@@ -322,3 +322,16 @@ describe('training progress', () => {
     assert.equal(text(), '');
   });
 });
+
+test('formatSeconds rounds before it splits into units', async () => {
+  const { formatSeconds } = await import('../src/util/format-time.ts');
+  assert.deepEqual([0, 42.4, 59.6, 187, 3599.6, 7500, Number.NaN].map(formatSeconds), [
+    '0s',
+    '42s',
+    '1m00s',
+    '3m07s',
+    '1h00m',
+    '2h05m',
+    '-',
+  ]);
+});

@@ -394,3 +394,23 @@ test('a crashed run is retried from its last checkpoint; one that keeps crashing
   assert.match(r.stdout, /^crash-001 .*failed \(2 tries\)/m);
   assert.match(r.stdout, /sweep crash: 1\/2 finished, 1 failed/);
 });
+
+test('a run that diverges fails once, with the reason, and is not retried', async () => {
+  const dir = tmp();
+  const runsDir = path.join(dir, 'runs');
+  // SGD at lr 100 on the tiny task: the loss overflows within a few steps.
+  const config = tinyGrokkingConfig({
+    train: { optimizer: 'sgd', lr: 100, warmup_steps: 0, steps: 60 },
+    eval: { checkpoint_every: 20 },
+  });
+  const spec = path.join(dir, 'diverge.yaml');
+  fs.writeFileSync(spec, stringify({ name: 'diverge', config, axes: { wd: [0] } }));
+  const r = await startCli(['sweep', spec, '--runs-dir', runsDir, '--workers', '1', '--retries', '2']).done;
+  assert.equal(r.code, 1, r.stderr + r.stdout);
+  assert.match(
+    r.stderr,
+    /diverge-000: failed: training diverged: the train loss is (NaN|-?Infinity) at step \d+/,
+  );
+  assert.doesNotMatch(r.stderr, /retrying/);
+  assert.equal(runStatus(runsDir, 'diverge-000')?.state, 'failed');
+});

@@ -11,6 +11,7 @@ import {
   renderRunCharts,
   writeCharts,
 } from '../plots/index.ts';
+import { resolveRunFolder } from '../runs/index.ts';
 import { UsageError } from '../util/errors.ts';
 import { defaultRunsDir } from './defaults.ts';
 
@@ -43,7 +44,7 @@ export function registerPlot(program: Command, out: NodeJS.WritableStream = proc
       );
       if (opts.out !== undefined) checkOutDir(opts.out);
       // Everything is read and rendered before the first file is written.
-      const runs = runArgs.map((arg) => loadRun(resolveRun(arg, opts.runsDir)));
+      const runs = runArgs.map((arg) => loadRun(resolveRunFolder(arg, opts.runsDir).dir));
       const files: RenderedFile[] = [];
       if (runs.length === 1) {
         files.push(...(await renderRunCharts(runs[0], opts.out ?? path.join(runs[0].dir, 'plots'), formats)));
@@ -57,17 +58,6 @@ export function registerPlot(program: Command, out: NodeJS.WritableStream = proc
       }
       for (const written of writeCharts(files)) out.write(`${written}\n`);
     });
-}
-
-/** A run folder path as given, or else `<runsDir>/<arg>`; UsageError when neither exists. */
-function resolveRun(arg: string, runsDir: string): string {
-  if (fs.existsSync(arg)) return arg;
-  const inRunsDir = path.join(runsDir, arg);
-  if (!arg.includes('/') && fs.existsSync(inRunsDir)) return inRunsDir;
-  throw new UsageError({
-    field: 'run',
-    message: `"${arg}" is neither a run folder nor a run id in ${runsDir}`,
-  });
 }
 
 function checkOutDir(dir: string): void {

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { EvalRecord, StopReason } from '../train/trainer.ts';
+import { formatSeconds } from '../util/format-time.ts';
 
 /** Why training ended, as the progress display's last word says it. */
 const ENDINGS: Record<StopReason | 'diverged', string> = {
@@ -18,7 +19,8 @@ export class TrainingProgress {
   private last: EvalRecord | null = null;
   private startStep = 0;
   private startTime = performance.now();
-  private lastLine = 0;
+  // -Infinity: the first step prints a line at once; later ones at most every 5 s.
+  private lastLine = Number.NEGATIVE_INFINITY;
   /** Steps per second since start(); 0 until a step has been timed. */
   private rate = 0;
 
@@ -102,11 +104,4 @@ export class TrainingProgress {
       time_left: formatSeconds(known ? (this.totalSteps - step) / this.rate : Number.NaN),
     };
   }
-}
-
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '-';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

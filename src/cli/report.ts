@@ -1,6 +1,6 @@
 import { detectRun, formatStep } from '../measures/index.ts';
 import { type DivergedOutcome, describeStopRule, type RunOutcome } from '../runner/session.ts';
-import { formatSeconds } from './progress.ts';
+import { formatSeconds } from '../util/format-time.ts';
 
 /** How a training session ended, and why, e.g. "finished at step 3000: step budget reached (train.steps)". */
 export function describeEnd(outcome: RunOutcome | DivergedOutcome): string {

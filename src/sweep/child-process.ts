@@ -19,8 +19,8 @@ export type ChildResult =
       restarted: string | null;
     }
   | { kind: 'busy'; pid: number; hostname: string }
-  /** Bad input (e.g. a config the run cannot take): retrying will not help. */
-  | { kind: 'usage'; message: string }
+  /** Bad input (e.g. a config the run cannot take) or a diverged run: retrying will not help. */
+  | { kind: 'final'; message: string }
   /** An error in the run, or the process died (signal, out of memory): worth a retry. */
   | { kind: 'failed'; message: string; step: number | null };
 
@@ -94,8 +94,8 @@ export function launchRun(request: ChildRequest, events: ChildEvents = {}): RunC
         resolve({ kind: 'done', reason, metrics, ...started });
       } else if (code === CHILD_EXIT.busy && final?.type === 'busy') {
         resolve({ kind: 'busy', pid: final.pid, hostname: final.hostname });
-      } else if (code === CHILD_EXIT.usage && final?.type === 'error') {
-        resolve({ kind: 'usage', message: final.message });
+      } else if (code === CHILD_EXIT.final && final?.type === 'error') {
+        resolve({ kind: 'final', message: final.message });
       } else if (final?.type === 'error') {
         resolve({ kind: 'failed', message: final.message.split('\n')[0], step });
       } else {

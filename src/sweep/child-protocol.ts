@@ -31,8 +31,9 @@ export type ChildMessage =
     }
   | { type: 'eval'; step: number; train_acc: number; test_acc: number }
   | ({ type: 'done'; reason: 'budget' | 'threshold' | 'interrupted' | 'already-finished' } & FinalMetrics)
-  | { type: 'error'; message: string; usage: boolean }
+  /** `final`: bad input or a diverged run, which a retry would only repeat. */
+  | { type: 'error'; message: string; final: boolean }
   | { type: 'busy'; pid: number; hostname: string };
 
 /** Exit codes of the child. Anything else (or a signal) is a crash. */
-export const CHILD_EXIT = { ok: 0, error: 1, usage: 2, busy: 3 } as const;
+export const CHILD_EXIT = { ok: 0, error: 1, final: 2, busy: 3 } as const;

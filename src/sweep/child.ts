@@ -10,7 +10,7 @@
  * children honour it.
  */
 import { parseRunConfig } from '../config/schema.ts';
-import { type RunHooks, type RunOutcome, resumeRun, startRun } from '../runner/session.ts';
+import { RunDiverged, type RunHooks, type RunOutcome, resumeRun, startRun } from '../runner/session.ts';
 import { RunFolder } from '../runs/index.ts';
 import { UsageError } from '../util/errors.ts';
 import { CHILD_EXIT, type ChildMessage, type ChildRequest } from './child-protocol.ts';
@@ -105,10 +105,11 @@ async function runOne(req: ChildRequest): Promise<number> {
 process.once('message', (req: ChildRequest) => {
   runOne(req)
     .catch(async (err: unknown) => {
-      const usage = err instanceof UsageError;
-      const message = usage ? err.message : ((err as Error).stack ?? String(err));
-      await send({ type: 'error', message, usage });
-      return usage ? CHILD_EXIT.usage : CHILD_EXIT.error;
+      // Bad input, or a run that diverged (its status says failed; resuming would diverge again).
+      const final = err instanceof UsageError || err instanceof RunDiverged;
+      const message = final ? err.message : ((err as Error).stack ?? String(err));
+      await send({ type: 'error', message, final });
+      return final ? CHILD_EXIT.final : CHILD_EXIT.error;
     })
     .then((code) => process.exit(code));
 });

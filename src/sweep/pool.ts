@@ -176,7 +176,7 @@ export async function runLocalPool(options: PoolOptions): Promise<PoolResult> {
         progress.event(`${cell.runId}: ${message}`);
         return;
       }
-      case 'usage':
+      case 'final':
         reports.set(cell.runId, { ...base, state: 'failed', message: result.message });
         progress.event(`${cell.runId}: failed: ${result.message}`);
         return;

@@ -3,7 +3,7 @@
  * finished, failed, retried) printed above it; elsewhere (CI, pipes, log files) the event lines
  * plus a status line every 15 s. Quiet: nothing.
  */
-import { formatSeconds } from '../cli/progress.ts';
+import { formatSeconds } from '../util/format-time.ts';
 
 export interface SweepCounts {
   total: number;

@@ -116,7 +116,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
         };
       case 'busy':
         throw new Error(`run is being trained by pid ${result.pid} on ${result.hostname}`);
-      case 'usage':
+      case 'final':
         log(`${data.run_id}: cannot run: ${result.message}`, 'warn');
         throw new UnrecoverableError(result.message);
       case 'failed':
