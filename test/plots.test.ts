@@ -321,7 +321,10 @@ describe('groklab plot', () => {
   it('bad input exits 2 and writes nothing', () => {
     const missing = groklab([path.join(runsDir, 'missing')]);
     assert.equal(missing.code, 2, missing.stderr);
-    assert.match(missing.stderr, /groklab: run: ".*missing" is neither a run folder nor a run id/);
+    assert.match(
+      missing.stderr,
+      /groklab: run: no run folder at .*missing \(it does not exist\); give the path of a run folder or a run id/,
+    );
     // A good run next to a missing one: nothing is written for the good one either.
     const half = groklab([grokRun, path.join(runsDir, 'missing')]);
     assert.equal(half.code, 2);
