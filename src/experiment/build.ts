@@ -5,7 +5,7 @@
  */
 import type { RunConfig } from '../config/schema.ts';
 import { buildModel, type Model, type ModelIO } from '../models/index.ts';
-import { buildTask, makeSplit, type Split, type TaskData } from '../tasks/index.ts';
+import { buildTask, makeSplit, type Split, splitFromJson, type TaskData } from '../tasks/index.ts';
 import { type Examples, selectExamples } from '../train/data.ts';
 import { Trainer } from '../train/trainer.ts';
 
@@ -23,10 +23,16 @@ export interface Experiment {
   createTrainer(model?: Model): Trainer;
 }
 
-/** The experiment of a validated config; `split` is a run's saved split (default: drawn from split_seed). */
-export function buildExperiment(config: RunConfig, split?: Split): Experiment {
+/**
+ * The experiment of a validated config. `savedSplit` is a run's split.json as read back (checked
+ * against the task: UsageError naming `split.*`); without it the split is drawn from split_seed.
+ */
+export function buildExperiment(config: RunConfig, savedSplit?: unknown): Experiment {
   const task = buildTask(config.task);
-  const chosen = split ?? makeSplit(task.numExamples, config.task.train_fraction, config.split_seed);
+  const chosen =
+    savedSplit === undefined
+      ? makeSplit(task.numExamples, config.task.train_fraction, config.split_seed)
+      : splitFromJson(savedSplit, task.numExamples);
   const io: ModelIO = { vocabSize: task.vocabSize, seqLen: task.seqLen, numClasses: task.numClasses };
   const train = selectExamples(task.inputs, task.labels, task.seqLen, chosen.train);
   const test = selectExamples(task.inputs, task.labels, task.seqLen, chosen.test);

@@ -1,7 +1,7 @@
 import { applyOverrides, type Override } from '../config/overrides.ts';
 import { parseRunConfig, type RunConfig } from '../config/schema.ts';
 import { getKernels } from '../engine/kernels-default.ts';
-import { buildModel, type Model } from '../models/index.ts';
+import { buildExperiment, type Experiment } from '../experiment/build.ts';
 import {
   createRunFolder,
   isInterrupted,
@@ -13,17 +13,9 @@ import {
   truncateMetricsAfter,
   writeJsonAtomic,
 } from '../runs/index.ts';
-import {
-  buildTask,
-  makeSplit,
-  type Split,
-  splitFromJson,
-  splitToJson,
-  type TaskData,
-} from '../tasks/index.ts';
-import { type Examples, selectExamples } from '../train/data.ts';
+import { splitToJson } from '../tasks/index.ts';
 import type { TrainSpec } from '../train/spec.ts';
-import { type EvalRecord, type StopReason, Trainer, TrainingDiverged } from '../train/trainer.ts';
+import { type EvalRecord, type StopReason, type Trainer, TrainingDiverged } from '../train/trainer.ts';
 import { UsageError } from '../util/errors.ts';
 import { decodeCheckpoint, encodeCheckpoint, loadParams } from './checkpoint.ts';
 
@@ -85,31 +77,10 @@ export function describeStopRule(train: Pick<TrainSpec, 'stop_test_acc' | 'stop_
   return train.stop_patience === 1 ? atLeast : `${atLeast} for ${train.stop_patience} evaluations in a row`;
 }
 
-/** A validated config with its dataset and split: everything needed before anything is written. */
-interface Prepared {
-  config: RunConfig;
-  task: TaskData;
-  split: Split;
-  train: Examples;
-  test: Examples;
-}
-
-function prepare(config: RunConfig, split?: Split): Prepared {
-  // Loads the kernels now, so a bad GROKLAB_KERNELS or GROKLAB_THREADS is reported before a run folder exists.
+/** The config's experiment, with the kernels loaded first: a bad GROKLAB_KERNELS or GROKLAB_THREADS is reported before a run folder exists. */
+function prepare(config: RunConfig, savedSplit?: unknown): Experiment {
   getKernels();
-  const task = buildTask(config.task);
-  const chosen = split ?? makeSplit(task.numExamples, config.task.train_fraction, config.split_seed);
-  return {
-    config,
-    task,
-    split: chosen,
-    train: selectExamples(task.inputs, task.labels, task.seqLen, chosen.train),
-    test: selectExamples(task.inputs, task.labels, task.seqLen, chosen.test),
-  };
-}
-
-function createModel(p: Prepared): Model {
-  return buildModel(p.config.model, p.task, p.config.seed);
+  return buildExperiment(config, savedSplit);
 }
 
 /** Validates `raw`, then creates `runsDir/<id>` and trains. Bad input throws UsageError before any file exists. */
@@ -119,15 +90,14 @@ export async function startRun(
   options: { id?: string; hooks?: RunHooks } = {},
 ): Promise<RunOutcome> {
   const config = parseRunConfig(raw);
-  const prepared = prepare(config);
-  const model = createModel(prepared);
+  const experiment = prepare(config);
+  const trainer = experiment.createTrainer();
   const id = options.id ?? newRunId(config.preset ?? 'run', runsDir);
   const run = createRunFolder(runsDir, id, {
     config: config as unknown as Record<string, unknown>,
-    split: splitToJson(prepared.split),
+    split: splitToJson(experiment.split),
   });
-  const trainer = new Trainer(model, prepared.train, prepared.test, config.train, config.eval, config.seed);
-  return execute(run, prepared, trainer, options.hooks ?? {});
+  return execute(run, config, trainer, options.hooks ?? {});
 }
 
 export interface ResumeOptions {
@@ -180,9 +150,8 @@ export async function resumeRun(
       message: `the checkpoint is at step ${step}; set train.steps above it to continue (e.g. --set train.steps=${step + config.train.steps})`,
     });
   }
-  const split = splitFromJson(source.readSplit(), buildTask(config.task).numExamples);
-  const prepared = prepare(config, split);
-  const model = createModel(prepared);
+  const experiment = prepare(config, source.readSplit());
+  const model = experiment.createModel();
   loadParams(model, checkpoint.params);
 
   const fork = options.forkId !== undefined || (step < latest && !options.discardLater);
@@ -201,7 +170,7 @@ export async function resumeRun(
     const id = options.forkId ?? newRunId(`${runId}-from${step}`, runsDir);
     run = createRunFolder(runsDir, id, {
       config: resolved as unknown as Record<string, unknown>,
-      split: splitToJson(split),
+      split: splitToJson(experiment.split),
     });
     rewriteMetrics(run.metricsPath, historyRecords);
     for (const s of checkpoints.filter((s) => s <= step)) run.writeCheckpoint(s, source.readCheckpoint(s));
@@ -219,7 +188,7 @@ export async function resumeRun(
     if (overrides.length > 0) writeJsonAtomic(run.configPath, resolved);
   }
 
-  const trainer = new Trainer(model, prepared.train, prepared.test, config.train, config.eval, config.seed);
+  const trainer = experiment.createTrainer(model);
   const sameOptimizer = checkpoint.optimizerKind === config.train.optimizer;
   trainer.restore(
     {
@@ -231,16 +200,15 @@ export async function resumeRun(
     history,
     sameOptimizer,
   );
-  return execute(run, { ...prepared, config: resolved }, trainer, options.hooks ?? {});
+  return execute(run, resolved, trainer, options.hooks ?? {});
 }
 
 async function execute(
   run: RunFolder,
-  prepared: Prepared,
+  config: RunConfig,
   trainer: Trainer,
   hooks: RunHooks,
 ): Promise<RunOutcome> {
-  const { config } = prepared;
   const log = run.openMetricsLog();
   const latest: { record: EvalRecord | null } = { record: null };
   let lastCheckpoint = -1;
