@@ -728,3 +728,18 @@ describe('groklab serve', () => {
     assert.equal(await exited, 0);
   });
 });
+
+test('run rows describe every task and model kind from the validated config', async () => {
+  const { describeModel, describeTask } = await import('../src/server/run-catalog.ts');
+  const { PRESETS } = await import('../src/config/presets.ts');
+  const described = Object.fromEntries(
+    Object.entries(PRESETS).map(([name, preset]) => {
+      const config = parseRunConfig(preset.config);
+      return [name, `${describeTask(config.task)} · ${describeModel(config.model)}`];
+    }),
+  );
+  assert.equal(described['nanda-113'], 'x+y mod 113 · transformer 1L d128 4h mlp512');
+  assert.equal(described['parity-40-3'], 'sparse parity n=40 k=3 · MLP 1000×1 relu');
+  assert.equal(described['s5-compose'].split(' · ')[0], 'S5 x·y');
+  for (const text of Object.values(described)) assert.doesNotMatch(text, /undefined|null|NaN/);
+});

@@ -13,8 +13,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RunConfig } from '../config/schema.ts';
+import { readRunConfig } from '../experiment/open.ts';
 import { type AnalyzeOptions, type DetectResult, detectRun } from '../measures/index.ts';
-import { RUN_FILES, readJsonFile, readMetrics, writeFileAtomic } from '../runs/index.ts';
+import { RUN_FILES, readMetrics, writeFileAtomic } from '../runs/index.ts';
 import { UsageError } from '../util/errors.ts';
 import { specToSvg, svgToPng } from './render.ts';
 import {
@@ -89,15 +91,15 @@ export function loadRun(runDir: string, detectOptions: AnalyzeOptions = {}): Loa
     throw new UsageError({ field: 'run', message: `"${runDir}" has no evaluations yet: nothing to plot` });
   }
   const detect = detectRun(dir, detectOptions);
-  const config = readConfig(dir);
+  const config = configOrNull(dir);
   const id = path.basename(dir);
   const chart: RunChartData = {
     id,
-    title: `${id}: ${detect.source.task ?? taskOf(config)}`,
+    title: `${id}: ${detect.source.task ?? config?.task.kind ?? 'unknown task'}`,
     subtitle: subtitleOf(config, detect),
     evaluations,
     markers: markersOf(detect),
-    lossName: lossNameOf(config),
+    lossName: config?.train.loss === 'mse' ? 'MSE' : 'cross-entropy',
   };
   return { dir, id, chart, detect };
 }
@@ -122,53 +124,31 @@ function toEvaluation(r: Record<string, unknown> & { step: number }): Evaluation
   };
 }
 
-type Json = Record<string, unknown>;
-
-function readConfig(dir: string): Json {
+/** The run's config, or null when config.json is missing or invalid: the curves are drawn from the metrics alone. */
+function configOrNull(dir: string): RunConfig | null {
   try {
-    const c = readJsonFile(path.join(dir, RUN_FILES.config));
-    return typeof c === 'object' && c !== null ? (c as Json) : {};
+    return readRunConfig(dir);
   } catch {
-    return {};
+    return null;
   }
-}
-
-function section(config: Json, key: string): Json {
-  const s = config[key];
-  return typeof s === 'object' && s !== null ? (s as Json) : {};
-}
-
-function taskOf(config: Json): string {
-  const task = section(config, 'task');
-  return typeof task.kind === 'string' ? task.kind : 'unknown task';
-}
-
-function lossNameOf(config: Json): string {
-  const loss = section(config, 'train').loss;
-  if (loss === 'mse') return 'MSE';
-  return 'cross-entropy';
 }
 
 function percent(x: number): string {
   return `${Number((x * 100).toPrecision(3))}%`;
 }
 
+const OPTIMIZER_NAMES = { adamw: 'AdamW', adam: 'Adam', sgd: 'SGD' } as const;
+
 /** "MLP width 256 (quadratic) · AdamW lr 0.003, wd 0.5 · 50% of pairs for training · verdict". */
-function subtitleOf(config: Json, detect: DetectResult): string[] {
-  const model = section(config, 'model');
-  const train = section(config, 'train');
-  const task = section(config, 'task');
+function subtitleOf(config: RunConfig | null, detect: DetectResult): string[] {
   const parts: string[] = [];
-  if (model.kind === 'mlp') parts.push(`MLP width ${model.width} (${model.activation})`);
-  else if (model.kind === 'transformer') {
-    parts.push(`transformer ${model.layers} layer${model.layers === 1 ? '' : 's'}, d ${model.d_model}`);
-  }
-  if (typeof train.optimizer === 'string') {
-    const name = { adamw: 'AdamW', adam: 'Adam', sgd: 'SGD' }[train.optimizer] ?? train.optimizer;
-    parts.push(`${name} lr ${train.lr}, weight decay ${train.weight_decay}`);
-  }
-  if (typeof task.train_fraction === 'number')
+  if (config !== null) {
+    const { model, train, task } = config;
+    if (model.kind === 'mlp') parts.push(`MLP width ${model.width} (${model.activation})`);
+    else parts.push(`transformer ${model.layers} layer${model.layers === 1 ? '' : 's'}, d ${model.d_model}`);
+    parts.push(`${OPTIMIZER_NAMES[train.optimizer]} lr ${train.lr}, weight decay ${train.weight_decay}`);
     parts.push(`${percent(task.train_fraction)} of the data for training`);
+  }
   const state = detect.source.state;
   const verdict = `groklab detect: ${detect.verdict.label}${state && state !== 'finished' ? ` (run ${state}: may change)` : ''}`;
   return parts.length > 0 ? [parts.join(' · '), verdict] : [verdict];

@@ -8,18 +8,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RunConfig } from '../config/schema.ts';
+import { readRunConfig } from '../experiment/open.ts';
 import { type DetectResult, detectRun } from '../measures/index.ts';
-import {
-  isInterrupted,
-  RUN_FILES,
-  type RunStatus,
-  readJsonFile,
-  readStatusFile,
-  validateRunId,
-} from '../runs/index.ts';
+import type { ModelSpec } from '../models/index.ts';
+import { isInterrupted, RUN_FILES, type RunStatus, readStatusFile, validateRunId } from '../runs/index.ts';
 import { readSweepManifest, type SweepManifest } from '../sweep/manifest.ts';
-import { MODULAR_FORMULAS, type ModularOp } from '../tasks/modular.ts';
-import { PERMUTATION_FORMULAS, type PermutationOp } from '../tasks/permutation.ts';
+import { MODULAR_FORMULAS } from '../tasks/modular.ts';
+import { PERMUTATION_FORMULAS } from '../tasks/permutation.ts';
+import type { TaskSpec } from '../tasks/spec.ts';
 import { UsageError } from '../util/errors.ts';
 import type {
   LastMetrics,
@@ -62,32 +59,29 @@ function fileSignature(file: string): string {
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const obj = (v: unknown): Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** "x+y mod 47", "S5 x·y", "D6 compose", "sparse parity n=40 k=3". */
-export function describeTask(task: Record<string, unknown>): string | null {
-  const kind = str(task.kind);
-  const op = str(task.op);
-  if (kind === 'modular') return `${MODULAR_FORMULAS[op as ModularOp] ?? op} mod ${task.p}`;
-  if (kind === 'permutation') return `S${task.n} ${PERMUTATION_FORMULAS[op as PermutationOp] ?? op}`;
-  if (kind === 'dihedral') return `D${task.n} ${op}`;
-  if (kind === 'parity') return `sparse parity n=${task.n} k=${task.k}`;
-  return kind;
+export function describeTask(task: TaskSpec): string {
+  switch (task.kind) {
+    case 'modular':
+      return `${MODULAR_FORMULAS[task.op]} mod ${task.p}`;
+    case 'permutation':
+      return `S${task.n} ${PERMUTATION_FORMULAS[task.op]}`;
+    case 'dihedral':
+      return `D${task.n} ${task.op}`;
+    case 'parity':
+      return `sparse parity n=${task.n_bits} k=${task.k}`;
+  }
 }
 
 /** "MLP 256×1 quadratic", "transformer 1L d128 4h mlp512". */
-export function describeModel(model: Record<string, unknown>): string | null {
+export function describeModel(model: ModelSpec): string {
   if (model.kind === 'mlp') {
     const input = model.input === 'embed' ? ` embed${model.embed_dim}` : '';
     return `MLP ${model.width}×${model.depth} ${model.activation}${input}`;
   }
-  if (model.kind === 'transformer') {
-    const ln = model.layernorm && model.layernorm !== 'none' ? ` ${model.layernorm}-LN` : '';
-    return `transformer ${model.layers}L d${model.d_model} ${model.heads}h mlp${model.d_mlp}${ln}`;
-  }
-  return str(model.kind);
+  const ln = model.layernorm !== 'none' ? ` ${model.layernorm}-LN` : '';
+  return `transformer ${model.layers}L d${model.d_model} ${model.heads}h mlp${model.d_mlp}${ln}`;
 }
 
 function lastMetrics(record: MetricsRecord | null): LastMetrics | null {
@@ -220,36 +214,33 @@ export class RunCatalog {
   }
 
   private readRow(id: string, runDir: string, signature: string): CachedRun {
-    let config: Record<string, unknown>;
+    let config: RunConfig;
     let status: RunStatus;
     try {
-      config = obj(readJsonFile(path.join(runDir, RUN_FILES.config)));
+      config = readRunConfig(runDir);
       status = readStatusFile(path.join(runDir, RUN_FILES.status));
     } catch (err) {
       return { signature, row: emptyRow(id, 'broken', (err as Error).message.split('\n')[0]), status: null };
     }
-    const task = obj(config.task);
-    const model = obj(config.model);
-    const train = obj(config.train);
-    const batch = train.batch_size;
+    const { task, model, train } = config;
     const row: RunRow = {
       ...emptyRow(id, stateOf(status), status.message ?? null),
-      preset: str(config.preset),
+      preset: config.preset ?? null,
       task: describeTask(task),
-      task_kind: str(task.kind),
-      op: str(task.op),
-      p: num(task.p),
-      n: num(task.n),
-      k: num(task.k),
-      train_fraction: num(task.train_fraction),
-      model_kind: str(model.kind),
+      task_kind: task.kind,
+      op: 'op' in task ? task.op : null,
+      p: 'p' in task ? task.p : null,
+      n: task.kind === 'parity' ? task.n_bits : 'n' in task ? task.n : null,
+      k: 'k' in task ? task.k : null,
+      train_fraction: task.train_fraction,
+      model_kind: model.kind,
       model: describeModel(model),
-      optimizer: str(train.optimizer),
-      lr: num(train.lr),
-      weight_decay: num(train.weight_decay),
-      batch_size: batch === 'full' ? 'full' : num(batch),
-      seed: num(config.seed),
-      total_steps: num(train.steps),
+      optimizer: train.optimizer,
+      lr: train.lr,
+      weight_decay: train.weight_decay,
+      batch_size: train.batch_size,
+      seed: config.seed,
+      total_steps: train.steps,
       step: status.step,
       last: lastMetrics(readLastRecord(path.join(runDir, RUN_FILES.metrics))),
       created_at: status.created_at ?? null,

@@ -15,8 +15,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { readRunConfig } from '../experiment/open.ts';
 import { type DetectResult, detectRun, type VerdictLabel } from '../measures/index.ts';
-import { isInterrupted, RUN_FILES, readJsonFile, readStatusFile } from '../runs/index.ts';
+import { isInterrupted, RUN_FILES, readStatusFile } from '../runs/index.ts';
 import type { AxisValue, SweepManifest } from '../sweep/manifest.ts';
 
 /** The seed axis's key in a manifest: aggregates are taken over it. */
@@ -173,9 +174,7 @@ function inspectRun(runsDir: string, runId: string, cell: number, options: Gathe
     problems.push(firstLine(err));
   }
   try {
-    const config = readJsonFile(path.join(dir, RUN_FILES.config)) as { train?: { steps?: unknown } };
-    const steps = config?.train?.steps;
-    info.stepsBudget = typeof steps === 'number' ? steps : null;
+    info.stepsBudget = readRunConfig(dir).train.steps;
   } catch (err) {
     problems.push(firstLine(err));
   }
