@@ -38,7 +38,7 @@ for (const [file, features] of Object.entries(BUILDS)) {
   // that several threads can run instances on one memory (src/engine/threads.ts); a shared
   // memory needs a maximum: 65536 pages, the whole 4 GiB of wasm32. Single-threaded loaders give
   // it an unshared memory instead, by clearing the shared flag of the import
-  // (src/engine/kernels.ts).
+  // (src/engine/wasm-module.ts).
   const { error, stderr } = await asc.main(
     [
       entry,

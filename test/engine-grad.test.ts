@@ -1,12 +1,14 @@
 // Every op's gradient against central finite differences in float64 (tolerance: see gradcheck.ts;
-// a ratio ≤ 1 means |analytic − numeric| ≤ 1e-7 + 1e-6·|numeric|), then the float32 loops of the
-// wasm kernels against those float64 ops (values and gradients), on the heap and in an arena, and
-// the lifetime rules of arena storage.
+// a ratio ≤ 1 means |analytic − numeric| ≤ 1e-7 + 1e-6·|numeric|; in float64 the ops run the kernel
+// table's references, so this checks their gradients too), then the float32 loops of the wasm
+// kernels, and of the references (GROKLAB_KERNELS=js), against those float64 ops (values and
+// gradients), on the heap and in an arena, and the lifetime rules of arena storage. Each kernel
+// against its reference: engine-kernel-table.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withArena } from '../src/engine/arena.ts';
 import { compareFloat32, gradcheck, randomParam } from '../src/engine/gradcheck.ts';
-import { getKernels, type Kernels, useKernels as selectKernels } from '../src/engine/kernels.ts';
+import { getKernels, jsKernels, type Kernels, withKernels } from '../src/engine/kernels.ts';
 import { wasmKernels } from '../src/engine/kernels-node.ts';
 import {
   add,
@@ -136,17 +138,12 @@ test('causalAttention hides future positions', () => {
 // ---------------------------------------------------------------------------------------------
 // Float32 on the wasm kernels
 
-/** Runs `fn` with the wasm kernels (whatever GROKLAB_KERNELS says), then restores the kernels. */
+/** Runs `fn` with the wasm kernels (whatever GROKLAB_KERNELS says). */
 function onWasm<T>(fn: (kernels: Kernels) => T): T {
   const before = getKernels();
   const wasm = before.name === 'wasm-simd' ? before : wasmKernels();
   assert.ok(wasm, 'the wasm kernels load on Node');
-  selectKernels(wasm);
-  try {
-    return fn(wasm);
-  } finally {
-    selectKernels(before);
-  }
+  return withKernels(wasm, () => fn(wasm));
 }
 
 /** Float32 results within this fraction of the largest float64 value of each array. */
@@ -287,6 +284,12 @@ for (const [name, f, shapes] of float32Cases) {
         );
       }
     });
+  });
+
+  test(`float32 on the pure TypeScript kernels (the references): ${name} matches the float64 op`, () => {
+    const inputs = shapes.map((shape) => randomParam(shape, rng));
+    const report = withKernels(jsKernels(), () => compareFloat32(f, inputs));
+    assert.ok(report.worst <= F32_TOL, `${name}: ${JSON.stringify(report)}`);
   });
 }
 

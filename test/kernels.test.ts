@@ -1,13 +1,16 @@
 // Matrix-product kernels: both implementations against a float64 reference, determinism of
 // the wasm kernel (across calls and across thread counts), worker threads (start, exit,
-// failures), the committed .wasm being a build of the repository's source, the browser-safe
-// loading path, and the GROKLAB_KERNELS / GROKLAB_THREADS switches.
+// failures, injected by a worker module of the tests: engine-fault-worker.mjs), the committed
+// .wasm being a build of the repository's source, the browser-safe loading path, the kernel
+// selection, and the GROKLAB_KERNELS / GROKLAB_THREADS switches. Every kernel of the table
+// against its reference: engine-kernel-table.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { defaultKernels } from '../src/engine/kernel-selection.ts';
 import {
   jsKernels,
   type Kernels,
@@ -244,19 +247,20 @@ for (const threads of [1, 2]) {
 test('wasm array kernels check lengths and ids before touching memory', () => {
   const wasm = wasmKernels()!;
   const x = new Float32Array(8);
+  const k = wasm.arrays;
+  assert.throws(() => k.biasAct(x, null, new Float32Array(3), 2, 4, 'relu'), /bias has 3 elements, needs 4/);
+  assert.throws(() => k.colSums(new Float32Array(4), x, 3, 4, false), /src has 8 elements, needs 12/);
   assert.throws(
-    () => wasm.biasAct(x, null, new Float32Array(3), 2, 4, 'relu'),
-    /bias has 3 elements, needs 4/,
-  );
-  assert.throws(() => wasm.colSums(new Float32Array(4), x, 3, 4, false), /src has 8 elements, needs 12/);
-  assert.throws(
-    () =>
-      wasm.embedRows(new Float32Array(8), new Float32Array(12), null, Int32Array.from([0, 3]), 2, 1, 0, 4),
+    () => k.embedRows(new Float32Array(8), new Float32Array(12), null, Int32Array.from([0, 3]), 2, 1, 0, 4),
     /id 3 outside 0\.\.2/,
   );
   assert.throws(
-    () => wasm.crossEntropyForward(new Float32Array(6), new Float32Array(6), Int32Array.from([0, 3]), 2, 3),
+    () => k.crossEntropyForward(new Float32Array(6), new Float32Array(6), Int32Array.from([0, 3]), 2, 3),
     /id 3 outside 0\.\.2/,
+  );
+  assert.throws(
+    () => k.fill(new Float64Array(4) as unknown as Float32Array, 0),
+    /dst is float64; the kernels take float32/,
   );
 });
 
@@ -332,7 +336,7 @@ function runScript(script: string, env: Record<string, string | undefined> = {},
   });
 }
 
-test('getKernels (through kernels-default.ts) follows GROKLAB_KERNELS and GROKLAB_THREADS in a fresh process', () => {
+test('getKernels (imported from kernels-default.ts, as before) follows GROKLAB_KERNELS and GROKLAB_THREADS in a fresh process', () => {
   const script =
     "import { getKernels } from './src/engine/kernels-default.ts'; const k = getKernels(); console.log(k.name, k.threads);";
   const auto = Math.min(8, os.availableParallelism());
@@ -452,15 +456,24 @@ test('wasm threads: 1, 2 and 3 threads give identical bytes, all transposes, acc
 });
 
 /**
+ * The pool option that starts workers running engine-fault-worker.mjs: the production worker loop
+ * with `fault` in every kernel call (throw, exit, hang, or slow: 20 ms more per chunk).
+ */
+function faultyWorker(fault: 'throw' | 'exit' | 'hang' | 'slow') {
+  return { url: new URL('./engine-fault-worker.mjs', import.meta.url), settings: { fault } };
+}
+
+/**
  * Every kernel that the threads share by ranges, on inputs large enough to be shared, with heap
  * operands and with operands in an arena: the output bytes of each, in order.
  */
 function rangeKernelOutputs(
-  kernels: NonNullable<ReturnType<typeof wasmKernels>>,
+  wasm: NonNullable<ReturnType<typeof wasmKernels>>,
   inArena: boolean,
 ): Uint32Array[] {
+  const kernels = wasm.arrays;
   const rng = new Rng(31);
-  const arena = inArena ? sizedArena(kernels, 8_000_000) : null;
+  const arena = inArena ? sizedArena(wasm, 8_000_000) : null;
   const store = (length: number): Float32Array => arena?.alloc(length) ?? new Float32Array(length);
   const filled = (length: number): Float32Array => {
     const x = store(length);
@@ -558,23 +571,23 @@ test('a worker that throws during a range kernel: results stay right, single-thr
   const onWarning = (w: Error) => warnings.push(w.message);
   process.on('warning', onWarning);
   try {
-    const kernels = wasmKernels({ threads: 2, fault: 'throw', adaptive: false })!;
+    const kernels = wasmKernels({ threads: 2, worker: faultyWorker('throw'), adaptive: false })!;
     assert.equal(await kernels.startThreads(), 2);
     const rng = new Rng(4);
     const [rows, cols] = [4000, 500];
     const pre = random(rng, rows * cols);
     const bias = random(rng, cols);
     const expected = pre.slice();
-    wasmKernels()!.biasAct(expected, null, bias, rows, cols, 'none');
+    wasmKernels()!.arrays.biasAct(expected, null, bias, rows, cols, 'none');
     // The worker fails on its first range; the call is then made again on one thread.
     for (let r = 0; r < 50 && kernels.threads === 2; r++) {
       const x = pre.slice();
-      kernels.biasAct(x, null, bias, rows, cols, 'none');
+      kernels.arrays.biasAct(x, null, bias, rows, cols, 'none');
       assert.deepEqual(x, expected);
     }
     assert.equal(kernels.threads, 1, 'fell back to one thread');
     const x = pre.slice();
-    kernels.biasAct(x, null, bias, rows, cols, 'none');
+    kernels.arrays.biasAct(x, null, bias, rows, cols, 'none');
     assert.deepEqual(x, expected);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(warnings.length, 1, warnings.join('\n'));
@@ -587,7 +600,7 @@ test('a worker failing while a kernel adds into arena storage in place: a clear 
   const onWarning = () => {};
   process.on('warning', onWarning);
   try {
-    const kernels = wasmKernels({ threads: 2, fault: 'throw', adaptive: false })!;
+    const kernels = wasmKernels({ threads: 2, worker: faultyWorker('throw'), adaptive: false })!;
     assert.equal(await kernels.startThreads(), 2);
     // Ranges of ~1 ms each: the worker wakes in time to claim one.
     const [rows, cols] = [8000, 500];
@@ -601,7 +614,7 @@ test('a worker failing while a kernel adds into arena storage in place: a clear 
     let thrown: unknown = null;
     for (let r = 0; r < 50 && kernels.threads === 2; r++) {
       try {
-        kernels.biasAct(pre, null, bias, rows, cols, 'none');
+        kernels.arrays.biasAct(pre, null, bias, rows, cols, 'none');
       } catch (error) {
         thrown = error;
       }
@@ -609,7 +622,7 @@ test('a worker failing while a kernel adds into arena storage in place: a clear 
     assert.match(String(thrown), /cannot be recovered/);
     assert.equal(kernels.threads, 1);
     const x = new Float32Array(rows * cols).fill(1);
-    kernels.biasAct(x, null, new Float32Array(cols).fill(2), rows, cols, 'none');
+    kernels.arrays.biasAct(x, null, new Float32Array(cols).fill(2), rows, cols, 'none');
     assert.ok(x.every((v) => v === 3));
     await new Promise((resolve) => setImmediate(resolve)); // the warning is emitted on next tick
   } finally {
@@ -618,7 +631,7 @@ test('a worker failing while a kernel adds into arena storage in place: a clear 
 });
 
 test('workers that get too little CPU to help: jobs stay on the calling thread, with the same results', async () => {
-  const kernels = wasmKernels({ threads: 2, fault: 'slow' })!;
+  const kernels = wasmKernels({ threads: 2, worker: faultyWorker('slow') })!;
   assert.equal(await kernels.startThreads(), 2);
   const reference = wasmKernels()!;
   const rng = new Rng(12);
@@ -646,7 +659,7 @@ async function withFailingWorker(fault: 'throw' | 'exit' | 'hang', stallMs = 60_
   const onWarning = (w: Error) => warnings.push(w.message);
   process.on('warning', onWarning);
   try {
-    const kernels = wasmKernels({ threads: 2, fault, stallMs, adaptive: false })!;
+    const kernels = wasmKernels({ threads: 2, worker: faultyWorker(fault), stallMs, adaptive: false })!;
     assert.equal(await kernels.startThreads(), 2);
     const reference = wasmKernels()!;
     const rng = new Rng(17);
@@ -721,33 +734,49 @@ test('worker threads never keep the process alive, nor hold up process.exit', ()
   }
 });
 
-test('kernels.ts stays browser-safe: no runtime node: imports on the default path', () => {
-  for (const file of ['kernels.ts', 'kernels-default.ts', 'kernels-node.ts', 'threads.ts']) {
-    const source = fs.readFileSync(path.join(root, 'src/engine', file), 'utf8');
+test('the engine stays browser-safe: no runtime node: imports, and only the Node loader and threads reach Node', () => {
+  const engine = path.join(root, 'src/engine');
+  const files = fs
+    .readdirSync(engine, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts'));
+  assert.ok(files.includes('kernels.ts') && files.includes('kernel-table/index.ts'), files.join(' '));
+  for (const file of files) {
+    const source = fs.readFileSync(path.join(engine, file), 'utf8');
     const runtime = [...source.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'(node:[^']+)'/gm)].map(
       (m) => m[1],
     );
     assert.deepEqual(runtime, [], `${file} imports ${runtime.join(', ')}`);
     assert.doesNotMatch(source, /import\(\s*'node:/, file);
+    // These two reach Node through process.getBuiltinModule, only when they run on Node.
+    if (file === 'kernels-node.ts' || file === 'threads.ts') continue;
+    assert.doesNotMatch(source, /getBuiltinModule|\bprocess\./, `${file} does not reach Node`);
   }
-  const core = fs.readFileSync(path.join(root, 'src/engine/kernels.ts'), 'utf8');
-  assert.doesNotMatch(
-    core,
-    /getBuiltinModule|from\s+'node:|\bprocess\.(?!env)/,
-    'kernels.ts does not reach Node',
-  );
 });
 
-test('getKernels without a registered loader: pure TypeScript with a warning; useKernels overrides', () => {
+test('getKernels needs no set-up import: the Node default in a fresh process, useKernels and withKernels override', () => {
   const r = runScript(`
-    import { getKernels, useKernels, kernelsFromWasmBytes } from './src/engine/kernels.ts';
+    import { getKernels, jsKernels, useKernels, withKernels, kernelsFromWasmBytes } from './src/engine/kernels.ts';
     import fs from 'node:fs';
-    console.log(getKernels().name);
+    console.log(getKernels().name, getKernels().threads);
+    console.log(withKernels(jsKernels(), () => getKernels().name), getKernels().name);
     useKernels(await kernelsFromWasmBytes(fs.readFileSync('src/kernels/groklab.wasm')));
     console.log(getKernels().name, getKernels().threads);`);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), 'js\nwasm-simd 1');
-  assert.match(r.stderr, /useKernels\(await kernelsFromWasmBytes\(bytes\)\)/);
+  const auto = Math.min(8, os.availableParallelism());
+  assert.equal(r.stdout.trim(), `wasm-fma ${auto}\njs wasm-fma\nwasm-simd 1`);
+});
+
+test('off Node, the default kernels are the pure TypeScript ones, with a warning that says how to load wasm', () => {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (message: string) => warnings.push(message);
+  try {
+    assert.equal(defaultKernels(false).name, 'js');
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /useKernels\(await kernelsFromWasmBytes\(bytes\)\)/);
 });
 
 test('both builds import a shared memory of at most 4 GiB and have no data to rewrite per thread', () => {

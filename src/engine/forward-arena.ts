@@ -1,6 +1,6 @@
 import { type Arena, withArena } from './arena.ts';
-import type { ArrayKernels } from './kernels.ts';
-import { getKernels } from './kernels-default.ts';
+import { getKernels } from './kernel-selection.ts';
+import type { ArrayKernels } from './kernel-table/index.ts';
 import type { DType } from './tensor.ts';
 
 /**

@@ -1,29 +1,45 @@
 /**
  * Kernels on Node: the wasm module read synchronously from src/kernels (groklab-fma.wasm where
- * this V8 runs relaxed SIMD, else groklab.wasm), worker threads (threads.ts), and the default
- * loader behind getKernels(), which follows GROKLAB_KERNELS (js | wasm | wasm-simd | auto) and
+ * this V8 runs relaxed SIMD, else groklab.wasm), worker threads (threads.ts), and Node's default
+ * kernels behind getKernels(), which follow GROKLAB_KERNELS (js | wasm | wasm-simd | auto) and
  * GROKLAB_THREADS (1..16 | auto).
  *
  * Node built-ins come from process.getBuiltinModule (Node ≥ 20.16) rather than `import`, so that
- * this module, which ops/matmul.ts reaches through kernels-default.ts, also bundles for a
- * browser, where registerNodeKernels() does nothing and none of the rest runs.
+ * this module, which every op reaches through the kernel selection, also bundles for a browser,
+ * where nodeDefaultKernels() returns null and none of the rest runs.
  */
+import { UsageError } from '../util/errors.ts';
+import type { Kernels } from './kernels.ts';
+import { jsKernels } from './kernels-js.ts';
+import { WasmKernels } from './kernels-wasm.ts';
+import { type PoolOptions, parseThreadCount, startThreadPool } from './threads.ts';
 import {
   checkModule,
-  jsKernels,
-  type KernelChoice,
-  type Kernels,
   memoryImport,
-  parseKernelChoice,
-  setDefaultKernels,
   unsharedWasmBytes,
   type WasmInstance,
-  WasmKernels,
   wasmInstance,
-} from './kernels.ts';
-import { type PoolOptions, parseThreadCount, startThreadPool } from './threads.ts';
+} from './wasm-module.ts';
 
 export { parseThreadCount } from './threads.ts';
+
+/**
+ * auto: the best wasm build the engine runs, else js; wasm: the same, but an error if no wasm
+ * build runs; wasm-simd: the SIMD128 build even where relaxed SIMD is available (to reproduce the
+ * bits of an engine without it); js: TypeScript.
+ */
+export type KernelChoice = 'auto' | 'js' | 'wasm' | 'wasm-simd';
+
+/** Parses GROKLAB_KERNELS: unset or empty means auto; anything but a KernelChoice is a usage error. */
+export function parseKernelChoice(value: string | undefined): KernelChoice {
+  const v = value?.trim().toLowerCase() ?? '';
+  if (v === '' || v === 'auto') return 'auto';
+  if (v === 'js' || v === 'wasm' || v === 'wasm-simd') return v;
+  throw new UsageError({
+    field: 'GROKLAB_KERNELS',
+    message: `must be js, wasm, wasm-simd or auto, got '${value}'`,
+  });
+}
 
 /** The two builds of src/kernels/assembly (scripts/build-wasm.mjs). */
 const WASM_URLS = {
@@ -144,21 +160,18 @@ export function kernelsFromEnv(env: Record<string, string | undefined> = process
 }
 
 /**
- * Makes kernelsFromEnv() the default behind getKernels(), when running on Node (on Node
- * older than 20.16, which lacks process.getBuiltinModule, the default warns and uses the pure
- * TypeScript kernels). Elsewhere does nothing.
+ * The kernels getKernels() uses by default on Node: kernelsFromEnv() (on Node older than 20.16,
+ * which lacks process.getBuiltinModule, the pure TypeScript kernels with a warning); null
+ * elsewhere.
  */
-export function registerNodeKernels(): void {
+export function nodeDefaultKernels(): Kernels | null {
   const proc = (globalThis as { process?: NodeJS.Process }).process;
-  if (proc?.versions?.node === undefined) return;
+  if (proc?.versions?.node === undefined) return null;
   if (typeof proc.getBuiltinModule !== 'function') {
-    setDefaultKernels(() => {
-      console.warn(
-        `groklab: Node ${proc.version} lacks process.getBuiltinModule (Node ≥ 20.16): pure TypeScript kernels`,
-      );
-      return jsKernels();
-    });
-    return;
+    console.warn(
+      `groklab: Node ${proc.version} lacks process.getBuiltinModule (Node ≥ 20.16): pure TypeScript kernels`,
+    );
+    return jsKernels();
   }
-  setDefaultKernels(() => kernelsFromEnv());
+  return kernelsFromEnv();
 }

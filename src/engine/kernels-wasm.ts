@@ -1,6 +1,7 @@
 /**
- * The WebAssembly SIMD kernels (either build: src/kernels/groklab-fma.wasm or groklab.wasm): the
- * matrix product, on worker threads when one is large, and the other loops of a training step (ArrayKernels in kernels.ts).
+ * The WebAssembly SIMD kernels (either build: src/kernels/groklab-fma.wasm or groklab.wasm): every
+ * kernel of the table (kernel-table/), called as its entry says, and shared with worker threads
+ * when a call is large.
  *
  * Operands. A kernel reads and writes linear memory. An array that already lies there (arena
  * storage, see arena.ts and wasm-memory.ts) is used in place; any other array is copied into
@@ -11,79 +12,63 @@
  * Browser-safe: no Node APIs (kernels-node.ts and threads.ts bring the workers on Node).
  */
 import type { Arena } from './arena.ts';
-import type {
-  AdamCoefficients,
-  ArrayKernels,
-  AttentionGrad,
-  AttentionSource,
-  GemmJob,
-  GemmPool,
-  KernelExports,
-  Kernels,
-  PoolSetup,
-  WasmInstance,
-  WasmKernelsOptions,
-} from './kernels.ts';
-import { checkMatmulArgs } from './matmul-args.ts';
-import { planRanges } from './ranges.ts';
+import { CTRL_BYTES, type KernelPool, type PoolSetup } from './kernel-pool.ts';
+import {
+  type ArrayKernels,
+  KERNEL_NAMES,
+  KERNELS,
+  type KernelName,
+  SHARED_KERNELS,
+  type WasmFunction,
+} from './kernel-table/index.ts';
+import {
+  type BlockSplit,
+  Operand,
+  type RangeSplit,
+  type TileSplit,
+  type Use,
+  type View,
+  type WasmCall,
+  WORKSPACE,
+} from './kernel-table/spec.ts';
+import type { Kernels } from './kernels.ts';
+import { planChunks, planRanges } from './ranges.ts';
 import { align64, LinearMemory, WasmArena } from './wasm-memory.ts';
+import { type WasmInstance, wasmInstance } from './wasm-module.ts';
 
-/** Bytes at heapBase() reserved for the control words of a thread pool (src/engine/threads.ts). */
-export const CTRL_BYTES = 4096;
 /**
  * Below this many flops (2·m·n·k) a product stays on the calling thread: waking a sleeping
  * worker (~50 µs) costs about what it saves up to ~3 MFLOP (~100 µs on one thread).
  */
 export const MIN_PARALLEL_FLOPS = 3e6;
-
-/**
- * Kernels whose last two parameters are a range of rows, columns or sequences: the worker threads
- * share them (threads.ts). A kernel's kind number is its index here plus one.
- */
-export const RANGE_KERNELS = [
-  'biasAct',
-  'actBackward',
-  'addRepeat',
-  'colSums',
-  'embedRows',
-  'attentionForward',
-  'layerNormForward',
-  'crossEntropyForward',
-  'crossEntropyBackward',
-] as const;
-type RangeKernel = (typeof RANGE_KERNELS)[number];
-const KINDS = Object.fromEntries(RANGE_KERNELS.map((name, i) => [name, i + 1])) as Record<
-  RangeKernel,
-  number
->;
-
-/** What `call`'s function returns when the worker threads failed mid-call. */
-const POOL_FAILED = Symbol('pool failed');
-/** Least work (elements touched) a range kernel is shared for. */
+/** Least work (elements touched) a 'ranges' kernel is shared for. */
 const MIN_SPLIT_WORK = 1 << 17;
 
-/** Blocks of rows whose losses crossEntropyForward sums separately: fixed by n alone. */
-function lossBlocks(n: number): number[] {
-  const size = Math.max(256, Math.ceil(n / 64));
-  const out: number[] = [];
-  for (let start = 0; start < n; start += size) out.push(start, Math.min(n, start + size));
-  return out;
+/** Each shared kernel's number in the pool's protocol. */
+const KINDS = new Map(SHARED_KERNELS.map((name, kind) => [name, kind]));
+/** What a call returns when the worker threads failed mid-call. */
+const POOL_FAILED = Symbol('pool failed');
+
+export interface WasmKernelsOptions {
+  /** Threads (the calling one included) large calls run on: needs a shared memory and startPool. */
+  threads?: number;
+  /** Starts the pool, lazily on the first large call; null when it cannot (after a warning). */
+  startPool?: (setup: PoolSetup, threads: number) => KernelPool | null;
+  /** A fresh single-threaded instance on its own memory, used once the pool failed. */
+  replaceInstance?: () => WasmInstance;
+  /**
+   * A single-threaded instance on its own unshared memory, for calls whose operands do not fit
+   * the main memory without growing it under live arena views (made on first need; default: the
+   * main module instantiated synchronously).
+   */
+  auxInstance?: () => WasmInstance;
+  /** Products of fewer flops (2·m·n·k) stay on the calling thread. */
+  minParallelFlops?: number;
 }
-
-/** Activation codes of the kernels (src/kernels/assembly/elementwise.ts). */
-export const ACTIVATION_CODES = { none: 0, relu: 1, quadratic: 2, gelu: 3 } as const;
-export type KernelActivation = keyof typeof ACTIVATION_CODES;
-
-type View = Float32Array | Int32Array;
-/** How a kernel uses an operand. */
-const IN = 0;
-const OUT = 1;
-const INOUT = 2;
 
 /** An instance the kernels run on, with where its workspaces are. */
 interface Target {
   readonly instance: WasmInstance;
-  readonly exports: KernelExports;
   readonly mem: LinearMemory;
   /** Workspace of the calling thread. */
   readonly work: number;
@@ -91,25 +76,39 @@ interface Target {
   readonly main: boolean;
 }
 
+/** A kernel call made ready from its WasmCall: operands apart, every other argument a number. */
+interface Prepared {
+  /** The array arguments in order (null: absent), and how the kernel uses each. */
+  readonly ops: Array<View | null>;
+  readonly uses: Use[];
+  /** All arguments; the places of the operands (opAt) and of the workspace (workArg) are filled in per call. */
+  readonly args: number[];
+  readonly opAt: number[];
+  /** −1: none. */
+  readonly workArg: number;
+}
+
 /**
  * Linear memory: [pool control words | one packing workspace per thread | arenas | scratch],
- * from heapBase() (the module has no static data). With a pool, every thread computes a disjoint
- * part of a product's C in place.
+ * from heapBase() (the module has no static data). With a pool, every thread computes disjoint
+ * outputs of a call in place.
  */
-export class WasmKernels implements Kernels, ArrayKernels {
+export class WasmKernels implements Kernels {
   /** Which build runs: wasm-fma (groklab-fma.wasm) or wasm-simd (groklab.wasm). */
   readonly name: 'wasm-fma' | 'wasm-simd';
+  /** Every kernel of the table, on float32 arrays, and arenas in this memory. */
+  readonly arrays: ArrayKernels;
   private main!: Target;
   private aux: Target | null = null;
   private threadCount: number;
-  private pool: GemmPool | null = null;
+  private pool: KernelPool | null = null;
   private startPool: WasmKernelsOptions['startPool'] | null;
   private readonly replaceInstance: (() => WasmInstance) | null;
   private readonly auxInstance: (() => WasmInstance) | null;
   private readonly minParallelFlops: number;
   private ctrl = 0;
   private work: number[] = [];
-  /** Pointers of the current call's operands (reused: one call at a time). */
+  /** Byte offsets of the current call's operands (reused: one call at a time). */
   private readonly ptrs: number[] = [];
 
   constructor(instance: WasmInstance, options: WasmKernelsOptions = {}) {
@@ -123,13 +122,13 @@ export class WasmKernels implements Kernels, ArrayKernels {
     this.minParallelFlops = options.minParallelFlops ?? MIN_PARALLEL_FLOPS;
     this.setInstance(instance);
     this.name = instance.exports.fusedMultiplyAdd() === 1 ? 'wasm-fma' : 'wasm-simd';
+    this.arrays = bindKernels(
+      (name, args) => this.run(name, args),
+      () => this.newArena(),
+    );
   }
 
-  get arrays(): ArrayKernels {
-    return this;
-  }
-
-  /** Threads large products run on; drops to 1 if the pool fails. */
+  /** Threads large calls run on; drops to 1 if the pool fails. */
   get threads(): number {
     return this.threadCount;
   }
@@ -145,469 +144,14 @@ export class WasmKernels implements Kernels, ArrayKernels {
     transB: boolean,
     accumulate: boolean,
   ): void {
-    checkMatmulArgs(a, b, c, m, n, k);
-    if (m === 0 || n === 0) return;
-    if (k === 0) {
-      if (!accumulate) c.fill(0, 0, m * n);
-      return;
-    }
-    const ops: View[] = [prefix(a, m * k), prefix(b, k * n), prefix(c, m * n)];
-    const modes = [IN, IN, accumulate ? INOUT : OUT];
-    const pool = this.threadCount > 1 && 2 * m * n * k >= this.minParallelFlops ? this.sharing() : null;
-    pool?.wake();
-    const p = this.ptrs;
-    for (;;) {
-      const t = this.place(ops, modes);
-      if (pool !== null && t.main && this.pool === pool) {
-        const job: GemmJob = { c: p[2], a: p[0], b: p[1], m, n, k, transA, transB, accumulate };
-        if (!pool.run(job)) {
-          // A worker failed: its share may be missing, or still being written. Start over on a
-          // fresh memory that no worker can reach (every operand is then copied there).
-          const lostSum = accumulate && t.mem.owns(ops[2]);
-          this.dropThreads();
-          if (lostSum) {
-            throw new Error(
-              'wasm kernels: a worker thread failed while adding a product into wasm-resident storage; ' +
-                'the partial sum cannot be recovered (matmul continues on one thread from now on)',
-            );
-          }
-          continue;
-        }
-      } else {
-        t.exports.matmul(p[2], p[0], p[1], t.work, m, n, k, +transA, +transB, +accumulate, 0, m, 0, n);
-      }
-      this.finish(t, ops, modes);
-      return;
-    }
+    this.run('matmul', [a, b, c, m, n, k, transA, transB, accumulate]);
   }
 
-  // -------------------------------------------------------------------------------------------
-  // ArrayKernels
-
+  /** A new arena in this memory (arena.ts). */
   newArena(): Arena {
     return new WasmArena(
       () => this.main.mem,
-      (x) => this.fill(x, 0),
-    );
-  }
-
-  fill(x: Float32Array, value: number): void {
-    this.call([x], [OUT], ({ exports: e }, p) => e.fill(p[0], x.length, value));
-  }
-
-  copy(dst: Float32Array, src: Float32Array): void {
-    need(src, dst.length, 'copy: src');
-    this.call([dst, src], [OUT, IN], ({ exports: e }, p) => e.copy(p[0], p[1], dst.length));
-  }
-
-  accumulate(dst: Float32Array, src: Float32Array): void {
-    need(src, dst.length, 'accumulate: src');
-    this.call([dst, src], [INOUT, IN], ({ exports: e }, p) => e.accumulate(p[0], p[1], dst.length));
-  }
-
-  biasAct(
-    pre: Float32Array,
-    post: Float32Array | null,
-    bias: Float32Array | null,
-    rows: number,
-    cols: number,
-    activation: KernelActivation,
-  ): void {
-    need(pre, rows * cols, 'biasAct: pre');
-    if (post) need(post, rows * cols, 'biasAct: post');
-    if (bias) need(bias, cols, 'biasAct: bias');
-    const code = ACTIVATION_CODES[activation];
-    this.call([pre, post, bias], [bias ? INOUT : IN, OUT, IN], (t, p) =>
-      this.split(t, 'biasAct', [p[0], p[1], p[2], rows, cols, code], rows, rows * cols),
-    );
-  }
-
-  actBackward(
-    gx: Float32Array,
-    g: Float32Array,
-    x: Float32Array,
-    activation: KernelActivation,
-    accumulate: boolean,
-    rows = 1,
-    sums: Float32Array | null = null,
-  ): void {
-    const n = gx.length;
-    const cols = rows === 0 ? 0 : n / rows;
-    if (!Number.isInteger(cols)) throw new RangeError(`actBackward: ${n} elements are not ${rows} rows`);
-    need(g, n, 'actBackward: g');
-    need(x, n, 'actBackward: x');
-    if (sums) need(sums, cols, 'actBackward: sums');
-    const code = ACTIVATION_CODES[activation];
-    // Split by columns: each column's sum then runs over all rows in order, as on one thread.
-    this.call([gx, g, x, sums], [accumulate ? INOUT : OUT, IN, IN, INOUT], (t, p) =>
-      this.split(t, 'actBackward', [p[0], p[1], p[2], rows, cols, code, +accumulate, p[3]], cols, n),
-    );
-  }
-
-  addRepeat(out: Float32Array, a: Float32Array, b: Float32Array): void {
-    const n = out.length;
-    const m = b.length;
-    need(a, n, 'addRepeat: a');
-    if (m === 0 ? n !== 0 : n % m !== 0) throw new RangeError(`addRepeat: ${n} is not a multiple of ${m}`);
-    if (n === 0) return;
-    this.call([out, a, b], [OUT, IN, IN], (t, p) =>
-      this.split(t, 'addRepeat', [p[0], p[1], p[2], n, m], n / m, n),
-    );
-  }
-
-  colSums(dst: Float32Array, src: Float32Array, rows: number, cols: number, accumulate: boolean): void {
-    need(dst, cols, 'colSums: dst');
-    need(src, rows * cols, 'colSums: src');
-    this.call([dst, src], [accumulate ? INOUT : OUT, IN], (t, p) =>
-      this.split(t, 'colSums', [p[0], p[1], rows, cols, +accumulate], cols, rows * cols),
-    );
-  }
-
-  embedRows(
-    out: Float32Array,
-    table: Float32Array,
-    pos: Float32Array | null,
-    ids: Int32Array,
-    batch: number,
-    seq: number,
-    first: number,
-    dim: number,
-  ): void {
-    need(out, batch * (seq - first) * dim, 'embedRows: out');
-    need(ids, batch * seq, 'embedRows: ids');
-    if (pos) need(pos, seq * dim, 'embedRows: pos');
-    checkIds(ids, table.length / dim, 'embedRows');
-    this.call([out, table, pos, ids], [OUT, IN, IN, IN], (t, p) =>
-      this.split(t, 'embedRows', [p[0], p[1], p[2], p[3], batch, seq, first, dim], batch, out.length),
-    );
-  }
-
-  embedRowsBackward(
-    gt: Float32Array | null,
-    gp: Float32Array | null,
-    g: Float32Array,
-    ids: Int32Array,
-    batch: number,
-    seq: number,
-    first: number,
-    dim: number,
-  ): void {
-    need(g, batch * (seq - first) * dim, 'embedRowsBackward: g');
-    need(ids, batch * seq, 'embedRowsBackward: ids');
-    if (gp) need(gp, seq * dim, 'embedRowsBackward: gp');
-    if (gt) checkIds(ids, gt.length / dim, 'embedRowsBackward');
-    this.call([gt, gp, g, ids], [INOUT, INOUT, IN, IN], ({ exports: e }, p) =>
-      e.embedRowsBackward(p[0], p[1], p[2], p[3], batch, seq, first, dim),
-    );
-  }
-
-  rowSums(
-    out: Float32Array,
-    table: Float32Array,
-    ids: Int32Array,
-    batch: number,
-    seq: number,
-    vocab: number,
-    dim: number,
-  ): void {
-    need(out, batch * dim, 'rowSums: out');
-    need(table, seq * vocab * dim, 'rowSums: table');
-    need(ids, batch * seq, 'rowSums: ids');
-    checkIds(ids, vocab, 'rowSums');
-    if (seq === 0) {
-      out.fill(0, 0, batch * dim);
-      return;
-    }
-    this.call([out, table, ids], [OUT, IN, IN], ({ exports: e }, p) =>
-      e.rowSums(p[0], p[1], p[2], batch, seq, vocab, dim),
-    );
-  }
-
-  scatterRowSums(
-    gt: Float32Array,
-    g: Float32Array,
-    ids: Int32Array,
-    batch: number,
-    seq: number,
-    vocab: number,
-    dim: number,
-  ): void {
-    need(gt, seq * vocab * dim, 'scatterRowSums: gt');
-    need(g, batch * dim, 'scatterRowSums: g');
-    need(ids, batch * seq, 'scatterRowSums: ids');
-    checkIds(ids, vocab, 'scatterRowSums');
-    this.call([gt, g, ids], [INOUT, IN, IN], ({ exports: e }, p) =>
-      e.scatterRowSums(p[0], p[1], p[2], batch, seq, vocab, dim),
-    );
-  }
-
-  attentionForward(
-    out: Float32Array,
-    probs: Float32Array,
-    q: AttentionSource,
-    k: AttentionSource,
-    v: AttentionSource,
-    batch: number,
-    tq: number,
-    seq: number,
-    dim: number,
-    heads: number,
-  ): void {
-    need(out, batch * tq * dim, 'attention: out');
-    need(probs, batch * heads * tq * seq, 'attention: probs');
-    checkSource(q, batch, tq, seq, dim, 'attention: q');
-    checkSource(k, batch, seq, seq, dim, 'attention: k');
-    checkSource(v, batch, seq, seq, dim, 'attention: v');
-    this.checkWork(dim + 4 * seq + 8, 'attention');
-    this.call(
-      [out, probs, q.rows, q.pos, q.ids, k.rows, k.pos, k.ids, v.rows, v.pos, v.ids],
-      [OUT, OUT, IN, IN, IN, IN, IN, IN, IN, IN, IN],
-      (t, p) =>
-        // Scratch (a query row, the scores): each thread's packing workspace, idle between products.
-        this.split(
-          t,
-          'attentionForward',
-          [
-            p[0],
-            p[1],
-            t.work,
-            p[2],
-            p[3],
-            p[4],
-            p[5],
-            p[6],
-            p[7],
-            p[8],
-            p[9],
-            p[10],
-            batch,
-            tq,
-            seq,
-            dim,
-            heads,
-          ],
-          batch,
-          batch * tq * seq * dim,
-          2,
-        ),
-    );
-  }
-
-  attentionBackward(
-    gq: AttentionGrad,
-    gk: AttentionGrad,
-    gv: AttentionGrad,
-    g: Float32Array,
-    probs: Float32Array,
-    q: AttentionSource,
-    k: AttentionSource,
-    v: AttentionSource,
-    batch: number,
-    tq: number,
-    seq: number,
-    dim: number,
-    heads: number,
-  ): void {
-    need(g, batch * tq * dim, 'attentionBackward: g');
-    need(probs, batch * heads * tq * seq, 'attentionBackward: probs');
-    checkSource(q, batch, tq, seq, dim, 'attentionBackward: q');
-    checkSource(k, batch, seq, seq, dim, 'attentionBackward: k');
-    checkSource(v, batch, seq, seq, dim, 'attentionBackward: v');
-    checkGrad(gq, q, 'attentionBackward: gq');
-    checkGrad(gk, k, 'attentionBackward: gk');
-    checkGrad(gv, v, 'attentionBackward: gv');
-    this.checkWork(dim + 12 * seq + 8, 'attentionBackward');
-    this.call(
-      [
-        gq.rows,
-        gq.pos,
-        gk.rows,
-        gk.pos,
-        gv.rows,
-        gv.pos,
-        g,
-        probs,
-        q.rows,
-        q.pos,
-        q.ids,
-        k.rows,
-        k.pos,
-        k.ids,
-        v.rows,
-        v.pos,
-        v.ids,
-      ],
-      [INOUT, INOUT, INOUT, INOUT, INOUT, INOUT, IN, IN, IN, IN, IN, IN, IN, IN, IN, IN, IN],
-      (t, p) =>
-        t.exports.attentionBackward(
-          p[0],
-          p[1],
-          p[2],
-          p[3],
-          p[4],
-          p[5],
-          p[6],
-          p[7],
-          t.work,
-          p[8],
-          p[9],
-          p[10],
-          p[11],
-          p[12],
-          p[13],
-          p[14],
-          p[15],
-          p[16],
-          batch,
-          tq,
-          seq,
-          dim,
-          heads,
-        ),
-    );
-  }
-
-  layerNormForward(
-    out: Float32Array,
-    normed: Float32Array,
-    invStd: Float32Array,
-    x: Float32Array,
-    gain: Float32Array,
-    bias: Float32Array,
-    rows: number,
-    dim: number,
-    eps: number,
-  ): void {
-    need(out, rows * dim, 'layerNorm: out');
-    need(normed, rows * dim, 'layerNorm: normed');
-    need(invStd, rows, 'layerNorm: invStd');
-    need(x, rows * dim, 'layerNorm: x');
-    need(gain, dim, 'layerNorm: gain');
-    need(bias, dim, 'layerNorm: bias');
-    this.call([out, normed, invStd, x, gain, bias], [OUT, OUT, OUT, IN, IN, IN], (t, p) =>
-      this.split(
-        t,
-        'layerNormForward',
-        [p[0], p[1], p[2], p[3], p[4], p[5], rows, dim, eps],
-        rows,
-        2 * rows * dim,
-      ),
-    );
-  }
-
-  layerNormBackward(
-    gx: Float32Array | null,
-    gGain: Float32Array | null,
-    gBias: Float32Array | null,
-    g: Float32Array,
-    normed: Float32Array,
-    invStd: Float32Array,
-    gain: Float32Array,
-    rows: number,
-    dim: number,
-  ): void {
-    if (gx) need(gx, rows * dim, 'layerNormBackward: gx');
-    if (gGain) need(gGain, dim, 'layerNormBackward: gGain');
-    if (gBias) need(gBias, dim, 'layerNormBackward: gBias');
-    need(g, rows * dim, 'layerNormBackward: g');
-    need(normed, rows * dim, 'layerNormBackward: normed');
-    need(invStd, rows, 'layerNormBackward: invStd');
-    need(gain, dim, 'layerNormBackward: gain');
-    this.call(
-      [gx, gGain, gBias, g, normed, invStd, gain],
-      [INOUT, INOUT, INOUT, IN, IN, IN, IN],
-      ({ exports: e }, p) => e.layerNormBackward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, dim),
-    );
-  }
-
-  crossEntropyForward(
-    probs: Float32Array,
-    x: Float32Array,
-    labels: Int32Array,
-    n: number,
-    classes: number,
-  ): number {
-    need(probs, n * classes, 'crossEntropy: probs');
-    need(x, n * classes, 'crossEntropy: x');
-    need(labels, n, 'crossEntropy: labels');
-    checkIds(labels.subarray(0, n), classes, 'crossEntropy');
-    if (n === 0) return 0;
-    // Row losses are summed per block of rows, then the blocks in order: blocks that do not depend
-    // on the thread count keep the sum the same whatever the threads.
-    const blocks = lossBlocks(n);
-    const sums = new Float64Array(blocks.length / 2);
-    return this.call([probs, x, labels], [OUT, IN, IN], (t, p) => {
-      const args = [p[0], p[1], p[2], n, classes];
-      const pool = this.poolFor(t, n * classes);
-      if (pool !== null && blocks.length > 2) {
-        if (!pool.runRanges(KINDS.crossEntropyForward, args, blocks, sums)) return POOL_FAILED;
-      } else {
-        for (let q = 0; q < sums.length; q++) {
-          sums[q] = t.exports.crossEntropyForward(
-            p[0],
-            p[1],
-            p[2],
-            n,
-            classes,
-            blocks[2 * q],
-            blocks[2 * q + 1],
-          );
-        }
-      }
-      let total = 0;
-      for (const v of sums) total += v;
-      return total;
-    });
-  }
-
-  crossEntropyBackward(
-    gx: Float32Array,
-    probs: Float32Array,
-    labels: Int32Array,
-    n: number,
-    classes: number,
-    scale: number,
-    accumulate: boolean,
-  ): void {
-    need(gx, n * classes, 'crossEntropyBackward: gx');
-    need(probs, n * classes, 'crossEntropyBackward: probs');
-    need(labels, n, 'crossEntropyBackward: labels');
-    checkIds(labels.subarray(0, n), classes, 'crossEntropyBackward');
-    if (n === 0) return;
-    this.call([gx, probs, labels], [accumulate ? INOUT : OUT, IN, IN], (t, p) =>
-      this.split(
-        t,
-        'crossEntropyBackward',
-        [p[0], p[1], p[2], n, classes, scale, +accumulate],
-        n,
-        n * classes,
-      ),
-    );
-  }
-
-  adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoefficients): void {
-    const n = w.length;
-    need(g, n, 'adamUpdate: g');
-    need(m, n, 'adamUpdate: m');
-    need(v, n, 'adamUpdate: v');
-    // 1 − β is computed here as the TypeScript loop computes it, in float64.
-    this.call([w, g, m, v], [INOUT, IN, INOUT, INOUT], ({ exports: e }, p) =>
-      e.adamUpdate(
-        p[0],
-        p[1],
-        p[2],
-        p[3],
-        n,
-        c.beta1,
-        1 - c.beta1,
-        c.beta2,
-        1 - c.beta2,
-        c.l2,
-        c.shrink,
-        c.stepSize,
-        c.sqrtBias2,
-        c.eps,
-      ),
+      (x) => this.arrays.fill(x, 0),
     );
   }
 
@@ -615,8 +159,8 @@ export class WasmKernels implements Kernels, ArrayKernels {
   // Threads
 
   /**
-   * Starts the worker threads now rather than on the first large product; resolves to the
-   * number of threads once they are all ready (1 if there are none or they failed).
+   * Starts the worker threads now rather than on the first large call; resolves to the number
+   * of threads once they are all ready (1 if there are none or they failed).
    */
   async startThreads(): Promise<number> {
     const pool = this.threadCount > 1 ? this.ensurePool() : null;
@@ -624,12 +168,12 @@ export class WasmKernels implements Kernels, ArrayKernels {
     return this.threadCount;
   }
 
-  /** Chunks of products computed so far, and how many by workers (zeros without a pool). */
+  /** Chunks of calls computed so far, and how many by workers (zeros without a pool). */
   threadStats(): { chunks: number; workerChunks: number } {
     return this.pool?.stats() ?? { chunks: 0, workerChunks: 0 };
   }
 
-  /** Stops the worker threads; products then run on the calling thread. Idempotent. */
+  /** Stops the worker threads; calls then run on the calling thread. Idempotent. */
   close(): void {
     this.pool?.close();
     this.pool = null;
@@ -642,14 +186,7 @@ export class WasmKernels implements Kernels, ArrayKernels {
     return this.main.mem.byteLength + (this.aux?.mem.byteLength ?? 0);
   }
 
-  /** Kernels that use the calling thread's packing workspace as scratch need `floats` of it. */
-  private checkWork(floats: number, what: string): void {
-    if (floats * 4 > this.main.exports.workBytes()) {
-      throw new RangeError(`${what}: needs ${floats} floats of workspace, more than the kernels have`);
-    }
-  }
-
-  private ensurePool(): GemmPool | null {
+  private ensurePool(): KernelPool | null {
     if (this.pool === null && this.startPool) {
       const start = this.startPool;
       this.startPool = null;
@@ -657,7 +194,7 @@ export class WasmKernels implements Kernels, ArrayKernels {
         instance: this.main.instance,
         ctrl: this.ctrl,
         work: this.work,
-        kernels: RANGE_KERNELS,
+        kernels: SHARED_KERNELS,
       };
       this.pool = start(setup, this.threadCount);
       if (this.pool === null) this.dropThreads();
@@ -678,33 +215,47 @@ export class WasmKernels implements Kernels, ArrayKernels {
     const first = align64(this.ctrl + CTRL_BYTES);
     this.work = Array.from({ length: this.threadCount }, (_, t) => first + t * workBytes);
     const base = first + this.threadCount * workBytes;
-    this.main = {
-      instance,
-      exports: ex,
-      mem: new LinearMemory(instance.memory, base),
-      work: this.work[0],
-      main: true,
-    };
+    this.main = { instance, mem: new LinearMemory(instance.memory, base), work: this.work[0], main: true };
+  }
+
+  /** The pool, if this call is worth sharing and sharing pays off now (KernelPool.shouldShare). */
+  private poolFor(split: RangeSplit | BlockSplit | TileSplit): KernelPool | null {
+    if (this.threadCount === 1) return null;
+    const large = 'flops' in split ? split.flops >= this.minParallelFlops : split.work >= MIN_SPLIT_WORK;
+    if (!large) return null;
+    const pool = this.ensurePool();
+    return pool?.shouldShare() ? pool : null;
   }
 
   // -------------------------------------------------------------------------------------------
-  // Operands
+  // Calls
 
   /**
-   * Runs `fn` on the instance that holds the operands (see place), then copies outputs back. If
-   * `fn` reports that the worker threads failed, the call is made again on one thread, unless an
-   * operand it adds into was partly updated in place (that cannot be undone: it throws).
+   * Calls kernel `name` with its reference's arguments: the table entry makes the wasm call, the
+   * operands are placed (see place), the kernel runs, shared with the workers when it is large,
+   * and outputs are copied back. If the workers fail mid-call, the call is made again on one
+   * thread, unless an operand it adds into was partly updated in place (that cannot be undone: it
+   * throws).
    */
-  private call<R>(
-    ops: Array<View | null>,
-    modes: number[],
-    fn: (t: Target, ptrs: number[]) => R | typeof POOL_FAILED,
-  ): R {
+  private run(name: KernelName, reference: readonly unknown[]): unknown {
+    // The entry's wasm() takes the reference's arguments, which is what the callers pass.
+    const lower = KERNELS[name].wasm as (...args: readonly unknown[]) => WasmCall | null;
+    const call = lower(...reference);
+    if (call === null) return undefined;
+    if (call.workspace !== undefined) this.checkWork(call.workspace, name);
+    const p = prepare(name, call);
+    const pool = call.split === undefined ? null : this.poolFor(call.split);
+    pool?.wake(); // waking overlaps copying the operands in
     for (;;) {
-      const t = this.place(ops, modes);
-      const result = fn(t, this.ptrs);
+      const t = this.place(p.ops, p.uses);
+      for (let i = 0; i < p.opAt.length; i++) p.args[p.opAt[i]] = this.ptrs[i];
+      if (p.workArg >= 0) p.args[p.workArg] = t.work;
+      const shared = t.main && pool !== null && this.pool === pool ? pool : null;
+      const result = this.execute(t.instance.exports[name], name, p, call.split, shared);
       if (result === POOL_FAILED) {
-        const lost = ops.some((x, i) => x !== null && modes[i] === INOUT && t.mem.owns(x));
+        // A worker failed: its share may be missing, or still being written. Start over on a
+        // fresh memory that no worker can reach (every operand is then copied there).
+        const lost = p.ops.some((x, i) => x !== null && p.uses[i] === 'inout' && t.mem.owns(x));
         this.dropThreads();
         if (lost) {
           throw new Error(
@@ -714,44 +265,75 @@ export class WasmKernels implements Kernels, ArrayKernels {
         }
         continue;
       }
-      this.finish(t, ops, modes);
+      this.finish(t, p.ops, p.uses);
       return result;
     }
   }
 
-  /** The pool, when `t` is the main instance and `work` elements are worth sharing; else null. */
-  private poolFor(t: Target, work: number): GemmPool | null {
-    return t.main && this.threadCount > 1 && work >= MIN_SPLIT_WORK ? this.sharing() : null;
-  }
-
-  /** The pool, if there is one and sharing jobs pays off now (GemmPool.shouldShare). */
-  private sharing(): GemmPool | null {
-    const pool = this.ensurePool();
-    return pool?.shouldShare() ? pool : null;
-  }
-
   /**
-   * Runs range kernel `name` on args over 0..total (its last two parameters), split across the
-   * threads when the work is large: every output element is computed by one thread, with the same
-   * arithmetic as on one, so the bits do not depend on the thread count. `workArg`: the index of
-   * an argument that is the calling thread's workspace (each thread uses its own).
+   * Runs a placed call: whole on the calling thread, or cut into chunks that the pool shares.
+   * Every output element is computed by one thread with the arithmetic of the whole call, so the
+   * bits do not depend on the thread count.
    */
-  private split(t: Target, name: RangeKernel, args: number[], total: number, work: number, workArg = -1) {
-    const pool = this.poolFor(t, work);
-    const ranges = pool === null ? null : planRanges(total, this.threadCount, work);
-    if (pool === null || ranges === null || ranges.length <= 2) {
-      (t.exports[name] as unknown as (...a: number[]) => number)(...args, 0, total);
-      return undefined;
-    }
-    return pool.runRanges(KINDS[name], args, ranges, null, workArg) ? undefined : POOL_FAILED;
+  private execute(
+    fn: WasmFunction,
+    name: KernelName,
+    p: Prepared,
+    split: WasmCall['split'],
+    pool: KernelPool | null,
+  ): unknown {
+    if (split === undefined) return fn(...p.args);
+    const kind = KINDS.get(name) as number; // a kernel whose calls split is one the threads share
+    if ('flops' in split) return this.byTiles(fn, kind, p, split, pool);
+    if ('blocks' in split) return this.byBlocks(fn, kind, p, split, pool);
+    return this.byRanges(fn, kind, p, split, pool);
   }
+
+  /** A product, by tiles of its output (ranges.ts planChunks). */
+  private byTiles(fn: WasmFunction, kind: number, p: Prepared, split: TileSplit, pool: KernelPool | null) {
+    const { rows, cols } = split;
+    const tiles = pool === null ? [] : planChunks(rows, cols, this.threadCount);
+    if (pool === null || tiles.length <= 4) return fn(...p.args, 0, rows, 0, cols);
+    return pool.run(kind, p.args, tiles, 4, null, p.workArg) ? undefined : POOL_FAILED;
+  }
+
+  /** A kernel over ranges of 0..over (ranges.ts planRanges). */
+  private byRanges(fn: WasmFunction, kind: number, p: Prepared, split: RangeSplit, pool: KernelPool | null) {
+    const ranges = pool === null ? [] : planRanges(split.over, this.threadCount, split.work);
+    if (pool === null || ranges.length <= 2) return fn(...p.args, 0, split.over);
+    return pool.run(kind, p.args, ranges, 2, null, p.workArg) ? undefined : POOL_FAILED;
+  }
+
+  /** A kernel called on fixed blocks, whose values are summed in block order. */
+  private byBlocks(fn: WasmFunction, kind: number, p: Prepared, split: BlockSplit, pool: KernelPool | null) {
+    const blocks = split.blocks;
+    const sums = new Float64Array(blocks.length / 2);
+    if (pool !== null && blocks.length > 2) {
+      if (!pool.run(kind, p.args, blocks, 2, sums, p.workArg)) return POOL_FAILED;
+    } else {
+      for (let q = 0; q < sums.length; q++) sums[q] = fn(...p.args, blocks[2 * q], blocks[2 * q + 1]) ?? 0;
+    }
+    let total = 0;
+    for (const v of sums) total += v;
+    return total;
+  }
+
+  /** Kernels that use the calling thread's packing workspace as scratch need `floats` of it. */
+  private checkWork(floats: number, kernel: string): void {
+    if (floats * 4 > this.main.instance.exports.workBytes()) {
+      throw new RangeError(`${kernel}: needs ${floats} floats of workspace, more than the kernels have`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Operands
 
   /**
    * Sets this.ptrs to the byte offsets of the operands (0 for null ones) and returns the target
    * to run on: the main instance, with operands from elsewhere copied into its scratch, or, when
    * that scratch cannot grow safely, the private instance with every operand copied in.
    */
-  private place(ops: Array<View | null>, modes: number[]): Target {
+  private place(ops: Array<View | null>, uses: Use[]): Target {
     const main = this.main;
     const ptrs = this.ptrs;
     ptrs.length = ops.length;
@@ -771,7 +353,7 @@ export class WasmKernels implements Kernels, ArrayKernels {
     const base = mem.scratchBase();
     if (base + foreign <= mem.byteLength || mem.canGrow()) {
       mem.ensure(base + foreign);
-      this.copyInto(main, ops, modes, base, true);
+      this.copyInto(main, ops, uses, base, true);
       return main;
     }
     const aux = this.auxTarget();
@@ -781,18 +363,12 @@ export class WasmKernels implements Kernels, ArrayKernels {
       if (x !== null && x.length > 0 && ops.indexOf(x) === i) all += align64(x.byteLength);
     }
     aux.mem.ensure(aux.mem.base + all);
-    this.copyInto(aux, ops, modes, aux.mem.base, false);
+    this.copyInto(aux, ops, uses, aux.mem.base, false);
     return aux;
   }
 
   /** Lays out operands from `at` on (all of them, or only those marked −1) and copies inputs in. */
-  private copyInto(
-    t: Target,
-    ops: Array<View | null>,
-    modes: number[],
-    at: number,
-    onlyForeign: boolean,
-  ): void {
+  private copyInto(t: Target, ops: Array<View | null>, uses: Use[], at: number, onlyForeign: boolean): void {
     const ptrs = this.ptrs;
     for (let i = 0; i < ops.length; i++) {
       const x = ops[i];
@@ -804,25 +380,28 @@ export class WasmKernels implements Kernels, ArrayKernels {
       }
       ptrs[i] = at;
       at += align64(x.byteLength);
-      if (modes[i] !== OUT || writesAgain(ops, modes, x, i)) t.mem.copyIn(x, ptrs[i]);
+      if (uses[i] !== 'out' || readsAgain(ops, uses, x, i))
+        t.mem.copyIn(x as Float32Array | Int32Array, ptrs[i]);
     }
   }
 
   /** Copies outputs that do not live in t's memory back out. */
-  private finish(t: Target, ops: Array<View | null>, modes: number[]): void {
+  private finish(t: Target, ops: Array<View | null>, uses: Use[]): void {
     const ptrs = this.ptrs;
     for (let i = 0; i < ops.length; i++) {
       const x = ops[i];
-      if (x === null || x.length === 0 || modes[i] === IN || ops.indexOf(x) !== i) continue;
+      if (x === null || x.length === 0 || uses[i] === 'in' || ops.indexOf(x) !== i) continue;
       if (t.main && t.mem.owns(x)) continue;
-      t.mem.copyOut(x, ptrs[i]);
+      t.mem.copyOut(x as Float32Array | Int32Array, ptrs[i]);
     }
     // An output listed twice (in place): copied out once, from its first position.
     for (let i = 0; i < ops.length; i++) {
       const x = ops[i];
-      if (x === null || x.length === 0 || modes[i] === IN) continue;
+      if (x === null || x.length === 0 || uses[i] === 'in') continue;
       const first = ops.indexOf(x);
-      if (first !== i && modes[first] === IN && !(t.main && t.mem.owns(x))) t.mem.copyOut(x, ptrs[i]);
+      if (first !== i && uses[first] === 'in' && !(t.main && t.mem.owns(x))) {
+        t.mem.copyOut(x as Float32Array | Int32Array, ptrs[i]);
+      }
     }
   }
 
@@ -832,15 +411,69 @@ export class WasmKernels implements Kernels, ArrayKernels {
       const ex = instance.exports;
       const work = align64(ex.heapBase());
       const base = align64(work + ex.workBytes());
-      this.aux = { instance, exports: ex, mem: new LinearMemory(instance.memory, base), work, main: false };
+      this.aux = { instance, mem: new LinearMemory(instance.memory, base), work, main: false };
     }
     return this.aux;
   }
 }
 
-/** Whether another position also lists x as read (so an OUT operand must still be copied in). */
-function writesAgain(ops: Array<View | null>, modes: number[], x: View, i: number): boolean {
-  for (let j = i + 1; j < ops.length; j++) if (ops[j] === x && modes[j] !== OUT) return true;
+/**
+ * Checks a call's array arguments against what the entry says the kernel touches (before any
+ * memory is touched), and lays the call out as numbers.
+ */
+function prepare(kernel: KernelName, call: WasmCall): Prepared {
+  const ops: Array<View | null> = [];
+  const uses: Use[] = [];
+  const opAt: number[] = [];
+  const args: number[] = [];
+  let workArg = -1;
+  const given = call.args;
+  for (const key in given) {
+    const value = given[key];
+    if (value instanceof Operand) {
+      check(kernel, key, value);
+      opAt.push(args.length);
+      ops.push(value.array);
+      uses.push(value.use);
+      args.push(0);
+    } else if (value === WORKSPACE) {
+      workArg = args.length;
+      args.push(0);
+    } else args.push(+value);
+  }
+  return { ops, uses, args, opAt, workArg };
+}
+
+/** An operand is float32 (or int32 ids), long enough, and its ids index rows that exist. */
+function check(kernel: KernelName, key: string, { array, length, below }: Operand): void {
+  if (array === null) return;
+  if (array instanceof Float64Array)
+    throw new TypeError(`${kernel}: ${key} is float64; the kernels take float32`);
+  if (length !== undefined && array.length < length) {
+    throw new RangeError(`${kernel}: ${key} has ${array.length} elements, needs ${length}`);
+  }
+  if (below === undefined) return;
+  const end = length ?? array.length;
+  for (let i = 0; i < end; i++) {
+    const id = array[i];
+    if (!(id >= 0 && id < below)) throw new RangeError(`${kernel}: id ${id} outside 0..${below - 1}`);
+  }
+}
+
+/** The table's kernels as functions of float32 arrays, each made by `run`. */
+function bindKernels(
+  run: (name: KernelName, args: unknown[]) => unknown,
+  newArena: () => Arena,
+): ArrayKernels {
+  const kernels: Record<string, unknown> = { newArena };
+  for (const name of KERNEL_NAMES) kernels[name] = (...args: unknown[]) => run(name, args);
+  // A function per kernel of the table, taking its reference's arguments: what ArrayKernels lists.
+  return kernels as unknown as ArrayKernels;
+}
+
+/** Whether another position also lists x as read (so an 'out' operand must still be copied in). */
+function readsAgain(ops: Array<View | null>, uses: Use[], x: View, i: number): boolean {
+  for (let j = i + 1; j < ops.length; j++) if (ops[j] === x && uses[j] !== 'out') return true;
   return false;
 }
 
@@ -850,56 +483,10 @@ function freshInstance(like: WasmInstance): WasmInstance {
   const memory = shared
     ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })
     : new WebAssembly.Memory({ initial: 1, maximum: 65536 });
-  const instance = new WebAssembly.Instance(like.module, { env: { memory } });
-  return { module: like.module, memory, exports: instance.exports as unknown as KernelExports };
+  return wasmInstance(like.module, memory, new WebAssembly.Instance(like.module, { env: { memory } }));
 }
 
 /** Whether a memory is shared (its buffer a SharedArrayBuffer, even where that global is hidden). */
 export function isShared(memory: WebAssembly.Memory): boolean {
   return !(memory.buffer instanceof ArrayBuffer);
-}
-
-/** The first `length` elements of `x` (no new view when that is all of it). */
-function prefix(x: Float32Array, length: number): Float32Array {
-  return x.length === length ? x : x.subarray(0, length);
-}
-
-/** A row source of `rows` rows per sequence: dense, or looked up (see AttentionSource). */
-function checkSource(
-  x: AttentionSource,
-  batch: number,
-  rows: number,
-  seq: number,
-  dim: number,
-  what: string,
-): void {
-  if (x.ids === null) {
-    need(x.rows, batch * rows * dim, what);
-    return;
-  }
-  need(x.ids, batch * seq, `${what} ids`);
-  if (x.pos) need(x.pos, seq * dim, `${what} positions`);
-  checkIds(x.ids, Math.floor(x.rows.length / dim), what);
-}
-
-/** A gradient target has its source's layout. */
-function checkGrad(g: AttentionGrad, x: AttentionSource, what: string): void {
-  if (g.rows) need(g.rows, x.rows.length, what);
-  if (g.pos) {
-    if (x.pos === null || x.ids === null)
-      throw new RangeError(`${what}: positions gradient without positions`);
-    need(g.pos, x.pos.length, `${what} positions`);
-  }
-}
-
-function need(x: View, length: number, what: string): void {
-  if (x.length < length) throw new RangeError(`${what} has ${x.length} elements, needs ${length}`);
-}
-
-/** Ids index rows of a table: out-of-range ids would read or write outside it. */
-function checkIds(ids: Int32Array, rows: number, op: string): void {
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (!(id >= 0 && id < rows)) throw new RangeError(`${op}: id ${id} outside 0..${rows - 1}`);
-  }
 }

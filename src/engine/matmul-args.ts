@@ -1,14 +1,8 @@
-/** Argument checks shared by the matrix-product kernels (kernels.ts, kernels-wasm.ts). */
+/** Argument checks shared by the matrix-product kernels (kernels-js.ts, kernel-table/gemm.ts). */
+import type { Data } from './tensor.ts';
 
 /** Checks shapes, lengths (arrays may be longer than needed) and aliasing; throws RangeError. */
-export function checkMatmulArgs(
-  a: Float32Array,
-  b: Float32Array,
-  c: Float32Array,
-  m: number,
-  n: number,
-  k: number,
-): void {
+export function checkMatmulArgs(a: Data, b: Data, c: Data, m: number, n: number, k: number): void {
   for (const [name, v] of [
     ['m', m],
     ['n', n],
@@ -26,7 +20,8 @@ export function checkMatmulArgs(
   }
 }
 
-function overlaps(x: Float32Array, xLen: number, y: Float32Array, yLen: number): boolean {
+function overlaps(x: Data, xLen: number, y: Data, yLen: number): boolean {
   if (x.buffer !== y.buffer || xLen === 0 || yLen === 0) return false;
-  return x.byteOffset < y.byteOffset + yLen * 4 && y.byteOffset < x.byteOffset + xLen * 4;
+  const [xEnd, yEnd] = [x.byteOffset + xLen * x.BYTES_PER_ELEMENT, y.byteOffset + yLen * y.BYTES_PER_ELEMENT];
+  return x.byteOffset < yEnd && y.byteOffset < xEnd;
 }

@@ -1,5 +1,6 @@
 // The op set of the engine; models import from here.
 export { type AttentionInput, causalAttention, type LookedUpRows } from './ops/attention.ts';
+export { applyPattern, causalPattern } from './ops/attention-pattern.ts';
 export type { Activation } from './ops/elementwise.ts';
 export { activate, add, gelu, mul, relu, scale, square, sub } from './ops/elementwise.ts';
 export { embedRows, gather, gatherSum } from './ops/embedding.ts';

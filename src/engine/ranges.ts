@@ -1,4 +1,7 @@
-/** How the kernels split work between threads (threads.ts, kernels-wasm.ts). Browser-safe. */
+/**
+ * How the kernels' work is cut into chunks for threads (threads.ts, kernels-wasm.ts): ranges of
+ * rows, columns or sequences, and tiles of a product's output. Browser-safe.
+ */
 
 /** Most chunks one job is cut into (the pool's chunk table has room for this many). */
 export const MAX_CHUNKS = 64;
@@ -29,3 +32,38 @@ const RANGES_PER_THREAD = 2;
  * off from a few hundred thousand elements (a pass over 64K floats takes ~20 µs).
  */
 const MIN_RANGE_WORK = 1 << 16;
+
+/**
+ * Cuts the m×n output of a product into tiles for `threads` threads: [i0, i1, j0, j1] per tile,
+ * flattened. Bands of rows when m ≥ n (on multiples of MR), else of columns (multiples of NR):
+ * each tile packs its own blocks of op(B), resp. op(A), so cutting the larger side of C repeats
+ * the smaller amount of packing.
+ */
+export function planChunks(m: number, n: number, threads: number): number[] {
+  const byRows = m >= n;
+  const size = byRows ? m : n;
+  const unit = byRows ? MR : NR;
+  const count = Math.max(
+    1,
+    Math.min(threads * TILES_PER_THREAD, MAX_CHUNKS, Math.floor(size / (byRows ? MIN_ROWS : MIN_COLS))),
+  );
+  const out: number[] = [];
+  let start = 0;
+  for (let q = 1; q <= count; q++) {
+    const end = q === count ? size : Math.round((q * size) / count / unit) * unit;
+    if (end <= start) continue;
+    if (byRows) out.push(start, end, 0, n);
+    else out.push(0, m, start, end);
+    start = end;
+  }
+  return out;
+}
+
+/** Tiles per thread: several, so that a slowed thread leaves its share to the others. */
+const TILES_PER_THREAD = 4;
+// Micro-tile of the wasm kernel (src/kernels/assembly/params.ts): tiles are cut on multiples.
+const MR = 4;
+const NR = 8;
+/** Smallest tile: packing cost is repeated per tile, so tiles must not be thin. */
+const MIN_ROWS = 32;
+const MIN_COLS = 64;

@@ -6,16 +6,14 @@
  * float32 is the training dtype; float64 exists so that gradients can be checked against
  * finite differences with tight tolerances. Ops never mix dtypes.
  *
- * Storage is a JavaScript typed array, or, for float32 tensors made while an arena is active
- * (arena.ts: a model's forward pass on the wasm kernels), a view of wasm memory that lives until
- * the arena's next generation. Such a tensor's gradient is kept in the same arena, and so is the
- * gradient of an op's output computed from arena tensors outside the arena (a model's logits):
- * like PyTorch, which keeps no gradient of a non-leaf tensor after backward unless asked, the
- * gradient of an intermediate result is only meant for the backward pass. Leaves (parameters)
- * keep their gradients on the heap and never adopt arena storage.
+ * Where a tensor's data and gradient live (the heap, or a model's arena in wasm memory) and how
+ * long they stay valid is its `storage` (storage.ts); an op's maths is in the kernel table
+ * (kernel-table/), its dispatch and gradient record in ops/.
  */
-import { type Arena, activeArena, inWasmMemory } from './arena.ts';
-import { getKernels } from './kernels-default.ts';
+import type { Arena } from './arena.ts';
+import { addInto, allocate, Storage } from './storage.ts';
+
+export { allocate, allocateFor, allocateOutput } from './storage.ts';
 
 export type DType = 'f32' | 'f64';
 export type Data = Float32Array | Float64Array;
@@ -31,32 +29,6 @@ export function noGrad<T>(fn: () => T): T {
   } finally {
     gradEnabled = previous;
   }
-}
-
-/** Zero-filled storage: from the active arena for float32 (when it has room), else the heap. */
-export function allocate(dtype: DType, size: number): Data {
-  if (dtype === 'f64') return new Float64Array(size);
-  const arena = activeArena();
-  const x = arena?.alloc(size);
-  if (x == null) return new Float32Array(size);
-  arena?.zero(x);
-  return x;
-}
-
-/** Storage like allocate's, contents unspecified: for outputs an op writes in full. */
-export function allocateOutput(dtype: DType, size: number): Data {
-  if (dtype === 'f64') return new Float64Array(size);
-  return activeArena()?.alloc(size) ?? new Float32Array(size);
-}
-
-/**
- * Storage an op keeps for its backward pass of `t` (contents unspecified): in t's arena while that
- * generation lasts, else as allocateOutput.
- */
-export function allocateFor(t: Tensor, size: number): Data {
-  if (t.dtype === 'f64') return new Float64Array(size);
-  const arena = t.arena;
-  return (arena?.holds(t.generation) ? arena.alloc(size) : null) ?? allocateOutput('f32', size);
 }
 
 export function dtypeOf(data: Data): DType {
@@ -77,13 +49,8 @@ export class Tensor {
   grad: Data | null = null;
   /** True for parameters and for anything computed from them while gradients are recorded. */
   readonly requiresGrad: boolean;
-  /**
-   * The arena (and its generation) holding this tensor's gradient, and its data when `dataInArena`;
-   * null: the heap.
-   */
-  arena: Arena | null = null;
-  generation = 0;
-  dataInArena = false;
+  /** Where the data and the gradient live, and for how long (storage.ts). */
+  storage: Storage;
   private parents: readonly Tensor[] = [];
   private backwardFn: (() => void) | null = null;
 
@@ -97,12 +64,21 @@ export class Tensor {
     this.size = size;
     this.dtype = dtypeOf(data);
     this.requiresGrad = requiresGrad;
-    const arena = activeArena();
-    if (arena?.owns(data)) {
-      this.arena = arena;
-      this.generation = arena.generation;
-      this.dataInArena = true;
-    }
+    this.storage = Storage.of(data);
+  }
+
+  /** The arena holding this tensor's gradient, and its data when `dataInArena`; null: the heap. */
+  get arena(): Arena | null {
+    return this.storage.arena;
+  }
+
+  /** The arena generation the storage belongs to. */
+  get generation(): number {
+    return this.storage.generation;
+  }
+
+  get dataInArena(): boolean {
+    return this.storage.dataInArena;
   }
 
   static zeros(shape: readonly number[], dtype: DType = 'f32', requiresGrad = false): Tensor {
@@ -127,15 +103,7 @@ export class Tensor {
    */
   gradBuffer(zero = true): Data {
     this.checkAlive();
-    if (this.grad === null) {
-      const arena = this.arena;
-      const x = arena?.holds(this.generation) ? arena.alloc(this.size) : null;
-      if (x === null) this.grad = allocate(this.dtype, this.size);
-      else {
-        if (zero) arena?.zero(x);
-        this.grad = x;
-      }
-    }
+    this.grad ??= this.storage.gradient(this.dtype, this.size, zero);
     return this.grad;
   }
 
@@ -148,17 +116,8 @@ export class Tensor {
    */
   receiveGrad(g: Data): void {
     this.checkAlive();
-    if (this.grad === null && (this.arena !== null || !inWasmMemory(g))) {
-      this.grad = g;
-      return;
-    }
-    const own = this.gradBuffer();
-    const arrays = getKernels().arrays;
-    if (arrays !== null && own instanceof Float32Array && g instanceof Float32Array && inWasmMemory(own)) {
-      arrays.accumulate(own, g);
-      return;
-    }
-    for (let i = 0; i < g.length; i++) own[i] += g[i];
+    if (this.grad === null && this.storage.mayAdopt(g)) this.grad = g;
+    else addInto(this.gradBuffer(), g);
   }
 
   zeroGrad(): void {
@@ -192,15 +151,12 @@ export class Tensor {
 
   /** Internal: this tensor's storage is `source`'s (a view such as a reshape). */
   shareStorage(source: Tensor): void {
-    this.arena = source.arena;
-    this.generation = source.generation;
-    this.dataInArena = source.dataInArena;
+    this.storage = source.storage;
   }
 
   /** Internal: keeps this (heap) op output's gradient in `source`'s arena. */
   gradNear(source: Tensor): void {
-    this.arena = source.arena;
-    this.generation = source.generation;
+    this.storage = source.storage.forGradient();
   }
 
   /**
@@ -208,14 +164,7 @@ export class Tensor {
    * (`dataOnly`: as an op's input), or its data or gradient (in a backward pass).
    */
   checkAlive(dataOnly = false): void {
-    if (dataOnly && !this.dataInArena) return;
-    if (this.arena !== null && !this.arena.holds(this.generation)) {
-      throw new Error(
-        'groklab: a tensor from an earlier forward pass was used after the model ran forward again; ' +
-          "a model's activations and their gradients live until its next forward pass, so call " +
-          'backward() on a loss before the next forward pass of the same model',
-      );
-    }
+    this.storage.check(dataOnly);
   }
 
   /** Internal: attach the autodiff record to an op's output. */
@@ -251,7 +200,7 @@ export function opResult(
   if (!needsGrad) return out;
   if (out.arena === null) {
     // Computed outside the arena from arena tensors: its gradient stays with theirs.
-    const near = inputs.find((t) => t.arena?.holds(t.generation));
+    const near = inputs.find((t) => t.arena !== null && t.storage.alive);
     if (near !== undefined) out.gradNear(near);
   }
   return Tensor.record(out, inputs, () => {

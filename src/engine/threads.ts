@@ -1,25 +1,20 @@
 /**
- * Worker threads for the wasm kernels (Node only; see kernels-node.ts): the matrix product, and
- * the other kernels whose work splits into ranges of rows or columns (GemmPool.runRanges).
+ * Worker threads for the wasm kernels (Node only; see kernels-node.ts): they share the calls of
+ * the kernels whose table entry says how (kernel-table/spec.ts Sharing), the product by tiles of
+ * its output, the other loops by ranges of rows, columns or sequences.
  *
- * Every thread runs an instance of the same compiled module on the same shared memory. A
- * product is cut into chunks, disjoint rectangles of C: bands of rows when m ≥ n, else bands of
- * columns (each chunk packs its own blocks of op(B), resp. op(A): cutting the larger side of C
- * repeats the smaller amount of packing). Chunks are claimed dynamically by the calling thread
- * and the workers, so a thread slowed down by other work on the machine takes fewer. Every
- * element of C is computed by one thread with the k-blocking of the whole product, so the
- * result is bit-identical for any number of threads (src/kernels/assembly/index.ts).
- *
- * A range kernel (KIND ≥ 1: bias and activation passes, column sums, look-ups, attention,
- * LayerNorm, cross-entropy; kernels-wasm.ts RANGE_KERNELS) is cut the same way into ranges of
- * rows, columns or sequences (planRanges), each computing its own outputs with the arithmetic of
- * the single-threaded call; values summed across rows (the cross-entropy total) are summed per
- * range of a size fixed by the problem alone, then in range order. So these too give the same
- * bits for any number of threads.
+ * Every thread runs an instance of the same compiled module on the same shared memory. A call is
+ * cut into chunks (ranges.ts): disjoint tiles of a product's C (bands of rows when m ≥ n, else of
+ * columns), or ranges that each compute their own outputs with the arithmetic of the
+ * single-threaded call; values summed across rows (the cross-entropy total) are summed per block
+ * of a size fixed by the problem alone, then in block order. Chunks are claimed dynamically by the
+ * calling thread and the workers, so a thread slowed down by other work on the machine takes
+ * fewer. Every output element is computed by one thread the way one thread computes it, so the
+ * results are bit-identical for any number of threads (src/kernels/assembly/gemm.ts).
  *
  * Synchronization is by Atomics on control words in the shared memory (no message per call):
- * - TICKET = generation << 11 | chunks left. The caller writes the job (PARAMS, the chunk table
- *   at TABLE), then publishes a new generation with all chunks left and notifies. A thread
+ * - TICKET = generation << 11 | chunks left. The caller writes the job (KIND, ARGS, the chunk
+ *   table at TABLE), then publishes a new generation with all chunks left and notifies. A thread
  *   claims chunk r-1 by compare-and-swap of r → r-1 and only then reads the job: a successful
  *   claim proves the job is still the current one (the caller rewrites the job only once all
  *   chunks are finished).
@@ -27,22 +22,25 @@
  *   waits for it after claiming what it could.
  * Idle workers spin briefly, then sleep in Atomics.wait on TICKET.
  *
- * Workers are started lazily (the first product large enough), are unref()'d so they never keep
- * the process alive, and die with it. A worker that throws reports it in ERROR; one that dies
- * or stops making progress (STALL) is detected by the caller's timed wait. Either way the pool
- * is closed with a warning and the job is computed again single-threaded on a fresh memory
- * (kernels-wasm.ts; unless it was adding into wasm-resident storage in place, which cannot be
- * redone: that throws).
+ * Workers (threads-worker.mjs, whose loop is threads-worker-loop.mjs) are started lazily (the
+ * first call large enough), are unref()'d so they never keep the process alive, and die with it.
+ * A worker that throws reports it in ERROR; one that dies or stops making progress (STALL) is
+ * detected by the caller's timed wait. Either way the pool is closed with a warning and the call
+ * is made again single-threaded on a fresh memory (kernels-wasm.ts; unless it was adding into
+ * wasm-resident storage in place, which cannot be redone: that throws).
  *
  * Node built-ins come from process.getBuiltinModule rather than `import`: this module is
- * reachable from kernels-default.ts, which browser bundles include (where it is never run).
+ * reachable from the kernel selection, which browser bundles include (where it is never run).
  */
 import type { Worker } from 'node:worker_threads';
 import { UsageError } from '../util/errors.ts';
-import { CTRL_BYTES, type GemmJob, type GemmPool, type KernelExports, type PoolSetup } from './kernels.ts';
+import { CTRL_BYTES, type KernelPool, type PoolSetup } from './kernel-pool.ts';
+import type { WasmFunction } from './kernel-table/index.ts';
 import { MAX_CHUNKS } from './ranges.ts';
 
-/** Indices of the control words (Int32) at PoolSetup.ctrl; shared with threads-worker.mjs. */
+export { MAX_CHUNKS, planChunks } from './ranges.ts';
+
+/** Indices of the control words (Int32) at PoolSetup.ctrl; shared with threads-worker-loop.mjs. */
 export const CTRL = {
   TICKET: 0,
   FINISHED: 1,
@@ -52,24 +50,26 @@ export const CTRL = {
   STOP: 3,
   /** Chunks computed by workers (statistics). */
   WORKER_CHUNKS: 4,
-  /** c, a, b, m, n, k, transA, transB, accumulate, chunk count. */
-  PARAMS: 8,
-  /** 0: a product (PARAMS); k ≥ 1: the kernel named RANGE_KERNELS[k − 1], on ARGS. */
-  KIND: 18,
-  /** How many ARGS the kernel takes before its range. */
-  ARGC: 19,
+  /** Chunks of the current job. */
+  CHUNKS: 5,
+  /** The job's kernel: PoolSetup.kernels[KIND]. */
+  KIND: 6,
+  /** How many ARGS the kernel takes before a chunk's numbers. */
+  ARGC: 7,
   /** Index of the argument each thread replaces with its own workspace (−1: none). */
-  WORK_ARG: 20,
-  /** i0, i1, j0, j1 of each chunk (a range kernel: start, end). */
+  WORK_ARG: 8,
+  /** Numbers per chunk: 2 (a range: start, end) or 4 (a tile: i0, i1, j0, j1). */
+  WIDTH: 9,
+  /** Each chunk's numbers, 4 places per chunk. */
   TABLE: 32,
-  /** Float64 index of the range kernel's arguments. */
+  /** Float64 index of the kernel's arguments. */
   ARGS_F64: 320,
-  /** Float64 index of each chunk's return value (range kernels that return one). */
+  /** Float64 index of each chunk's return value (kernels that return one). */
   RESULTS_F64: 352,
   INTS: CTRL_BYTES / 4,
 } as const;
 
-/** Most arguments a range kernel takes before its range (ARGS_F64 … RESULTS_F64). */
+/** Most arguments a kernel takes before a chunk's numbers (ARGS_F64 … RESULTS_F64). */
 export const MAX_ARGS = 32;
 
 /** Jobs are shared only while they run at least this many times faster than on one thread. */
@@ -83,10 +83,7 @@ const SOLO_MS = 2000;
 export const REM_BITS = 11;
 const REM_MASK = (1 << REM_BITS) - 1;
 const GEN_MASK = (1 << (31 - REM_BITS)) - 1;
-/** Chunks per thread: several, so that a slowed thread leaves its share to the others. */
-const CHUNKS_PER_THREAD = 4;
 
-export { MAX_CHUNKS } from './ranges.ts';
 /** Most threads GROKLAB_THREADS may ask for; the default is one per core, at most 8. */
 export const MAX_THREADS = 16;
 const DEFAULT_MAX_THREADS = 8;
@@ -96,13 +93,6 @@ const DEFAULT_MAX_THREADS = 8;
  * products come back to back. Longer would burn a core during the other work of a step.
  */
 const SPIN_US = 100;
-
-// Micro-tile of the wasm kernel (src/kernels/assembly/params.ts): chunks are cut on multiples.
-const MR = 4;
-const NR = 8;
-/** Smallest chunk: packing cost is repeated per chunk, so chunks must not be thin. */
-const MIN_ROWS = 32;
-const MIN_COLS = 64;
 
 /** Default thread count: one per available core, at most 8. */
 export function defaultThreadCount(): number {
@@ -122,30 +112,6 @@ export function parseThreadCount(value: string | undefined): number {
   });
 }
 
-/**
- * Cuts the m×n output into chunks for `threads` threads: [i0, i1, j0, j1] per chunk, flattened.
- * Bands of rows when m ≥ n (on multiples of MR), else of columns (multiples of NR).
- */
-export function planChunks(m: number, n: number, threads: number): number[] {
-  const byRows = m >= n;
-  const size = byRows ? m : n;
-  const unit = byRows ? MR : NR;
-  const count = Math.max(
-    1,
-    Math.min(threads * CHUNKS_PER_THREAD, MAX_CHUNKS, Math.floor(size / (byRows ? MIN_ROWS : MIN_COLS))),
-  );
-  const out: number[] = [];
-  let start = 0;
-  for (let q = 1; q <= count; q++) {
-    const end = q === count ? size : Math.round((q * size) / count / unit) * unit;
-    if (end <= start) continue;
-    if (byRows) out.push(start, end, 0, n);
-    else out.push(0, m, start, end);
-    start = end;
-  }
-  return out;
-}
-
 export interface PoolOptions {
   /**
    * Run jobs on the calling thread alone while sharing them does not pay off (shouldShare;
@@ -155,10 +121,11 @@ export interface PoolOptions {
   /** Give up on the workers when no chunk finishes for this long (ms). */
   stallMs?: number;
   /**
-   * Tests only: make workers fail on their first chunk (throw, exit, or never finish it), or
-   * take 20 ms more over each chunk (slow: as on a machine whose cores are busy).
+   * The module each worker runs instead of threads-worker.mjs: one that runs the same loop
+   * (threads-worker-loop.mjs) with something added, as tests do to make workers fail
+   * (test/engine-fault-worker.mjs); `settings` reaches it as workerData.settings.
    */
-  fault?: 'throw' | 'exit' | 'hang' | 'slow';
+  worker?: { url: URL; settings?: unknown };
 }
 
 const WORKER_URL = new URL('./threads-worker.mjs', import.meta.url);
@@ -171,7 +138,7 @@ export function startThreadPool(
   setup: PoolSetup,
   threads: number,
   options: PoolOptions = {},
-): GemmPool | null {
+): KernelPool | null {
   try {
     return new ThreadPool(setup, threads, options);
   } catch (error) {
@@ -184,13 +151,14 @@ function warn(reason: string): void {
   process.emitWarning(`the wasm kernels continue on one thread: ${reason}`, { code: 'GROKLAB_THREADS' });
 }
 
-class ThreadPool implements GemmPool {
+class ThreadPool implements KernelPool {
   readonly threads: number;
   private readonly ctrl: Int32Array;
-  /** A range kernel's arguments, and each chunk's return value (views of the control words). */
+  /** A job's arguments, and each chunk's return value (views of the control words). */
   private readonly args: Float64Array;
   private readonly results: Float64Array;
-  private readonly setup: PoolSetup;
+  /** The calling thread's functions of the shared kernels, by kind. */
+  private readonly kernels: WasmFunction[];
   private readonly stallMs: number;
   private readonly adaptive: boolean;
   private readonly workers: Worker[] = [];
@@ -210,7 +178,7 @@ class ThreadPool implements GemmPool {
     const memory = setup.instance.memory;
     if (memory.buffer instanceof ArrayBuffer) throw new Error('the wasm memory is not shared');
     this.threads = threads;
-    this.setup = setup;
+    this.kernels = setup.kernels.map((name) => setup.instance.exports[name]);
     this.stallMs = options.stallMs ?? 10_000;
     this.adaptive = options.adaptive ?? true;
     this.ctrl = new Int32Array(memory.buffer, setup.ctrl, CTRL.INTS);
@@ -220,7 +188,7 @@ class ThreadPool implements GemmPool {
     const ready: Array<Promise<boolean>> = [];
     try {
       for (let t = 1; t < threads; t++) {
-        const worker = new Worker(WORKER_URL, {
+        const worker = new Worker(options.worker?.url ?? WORKER_URL, {
           workerData: {
             module: setup.instance.module,
             memory,
@@ -230,7 +198,7 @@ class ThreadPool implements GemmPool {
             kernels: setup.kernels,
             remBits: REM_BITS,
             spinMs: SPIN_US / 1000,
-            fault: options.fault ?? null,
+            settings: options.worker?.settings,
           },
           // The worker is plain JavaScript: no loader (tsx) to boot, whatever the parent runs with.
           execArgv: [],
@@ -265,68 +233,35 @@ class ThreadPool implements GemmPool {
     if (this.failure === null) Atomics.notify(this.ctrl, CTRL.TICKET);
   }
 
-  run(job: GemmJob): boolean {
-    if (this.failure !== null) return false;
-    const ctrl = this.ctrl;
-    const exports = this.setup.instance.exports;
-    const work = this.setup.work[0];
-    const { c, a, b, m, n, k } = job;
-    const [tA, tB, acc] = [+job.transA, +job.transB, +job.accumulate];
-    const table = planChunks(m, n, this.threads);
-    if (table.length === 4) {
-      this.chunksRun++;
-      exports.matmul(c, a, b, work, m, n, k, tA, tB, acc, 0, m, 0, n);
-      return true;
-    }
-    // The previous job is complete (run returns only then), so no thread reads these now.
-    const p = CTRL.PARAMS;
-    ctrl[p] = c;
-    ctrl[p + 1] = a;
-    ctrl[p + 2] = b;
-    ctrl[p + 3] = m;
-    ctrl[p + 4] = n;
-    ctrl[p + 5] = k;
-    ctrl[p + 6] = tA;
-    ctrl[p + 7] = tB;
-    ctrl[p + 8] = acc;
-    ctrl[CTRL.KIND] = 0;
-    ctrl.set(table, CTRL.TABLE);
-    return this.dispatch(table.length / 4, (q) => {
-      const t = CTRL.TABLE + 4 * q;
-      exports.matmul(c, a, b, work, m, n, k, tA, tB, acc, ctrl[t], ctrl[t + 1], ctrl[t + 2], ctrl[t + 3]);
-    });
-  }
-
-  runRanges(
+  run(
     kind: number,
     args: readonly number[],
-    ranges: readonly number[],
+    chunks: readonly number[],
+    width: number,
     results: Float64Array | null,
-    workArg = -1,
+    workArg: number,
   ): boolean {
     if (this.failure !== null) return false;
-    const name = this.setup.kernels[kind - 1];
-    if (name === undefined || args.length > MAX_ARGS)
-      throw new RangeError(`runRanges: no kernel ${kind} of ${args.length} arguments`);
-    const chunks = ranges.length / 2;
-    if (chunks > MAX_CHUNKS) throw new RangeError(`runRanges: ${chunks} ranges, at most ${MAX_CHUNKS}`);
+    const fn = this.kernels[kind];
+    if (fn === undefined || args.length > MAX_ARGS)
+      throw new RangeError(`run: no kernel ${kind} of ${args.length} arguments`);
+    const count = chunks.length / width;
+    if (count > MAX_CHUNKS) throw new RangeError(`run: ${count} chunks, at most ${MAX_CHUNKS}`);
+    // The previous job is complete (run returns only then), so no thread reads these now.
     const ctrl = this.ctrl;
-    const fn = this.setup.instance.exports[name as keyof KernelExports] as unknown as (
-      ...a: number[]
-    ) => number;
     ctrl[CTRL.KIND] = kind;
     ctrl[CTRL.ARGC] = args.length;
     ctrl[CTRL.WORK_ARG] = workArg;
+    ctrl[CTRL.WIDTH] = width;
     this.args.set(args);
-    for (let q = 0; q < chunks; q++) {
-      ctrl[CTRL.TABLE + 4 * q] = ranges[2 * q];
-      ctrl[CTRL.TABLE + 4 * q + 1] = ranges[2 * q + 1];
+    for (let q = 0; q < count; q++) {
+      for (let i = 0; i < width; i++) ctrl[CTRL.TABLE + 4 * q + i] = chunks[width * q + i];
     }
-    const done = this.dispatch(chunks, (q) => {
-      const t = CTRL.TABLE + 4 * q;
-      this.results[q] = fn(...args, ctrl[t], ctrl[t + 1]) ?? 0;
+    const done = this.dispatch(count, (q) => {
+      const own = chunks.slice(width * q, width * (q + 1));
+      this.results[q] = fn(...args, ...own) ?? 0;
     });
-    if (done && results !== null) results.set(this.results.subarray(0, chunks));
+    if (done && results !== null) results.set(this.results.subarray(0, count));
     return done;
   }
 
@@ -337,7 +272,7 @@ class ThreadPool implements GemmPool {
   private dispatch(chunks: number, local: (q: number) => void): boolean {
     const ctrl = this.ctrl;
     this.chunksRun += chunks;
-    ctrl[CTRL.PARAMS + 9] = chunks;
+    ctrl[CTRL.CHUNKS] = chunks;
     Atomics.store(ctrl, CTRL.FINISHED, 0);
     this.generation = (this.generation + 1) & GEN_MASK;
     let ticket = (this.generation << REM_BITS) | chunks;

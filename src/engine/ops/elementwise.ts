@@ -1,4 +1,4 @@
-import type { ArrayKernels } from '../kernels.ts';
+import type { Loops } from '../kernel-table/index.ts';
 import {
   allocate,
   allocateOutput,
@@ -8,7 +8,7 @@ import {
   sizeOf,
   type Tensor,
 } from '../tensor.ts';
-import { arrayKernels } from './arrays.ts';
+import { loopsFor } from './arrays.ts';
 
 /**
  * Broadcasting binary ops (NumPy rules). The common cases, equal shapes and a trailing-shape
@@ -76,12 +76,6 @@ function accumulate(target: Data, values: Data, index: Int32Array | null): void 
   }
 }
 
-/** Adds each consecutive block of `values` into `target` (the adjoint of repeating a trailing-shape operand). */
-function accumulateBlocks(target: Data, values: Data): void {
-  const n = target.length;
-  for (let i = 0; i < values.length; i += n) for (let j = 0; j < n; j++) target[j] += values[i + j];
-}
-
 /** True when `small` repeats along the leading axes of `big` (a bias, a positional table). */
 function repeatsInto(small: readonly number[], big: readonly number[]): boolean {
   if (small.length > big.length) return false;
@@ -92,21 +86,8 @@ function repeatsInto(small: readonly number[], big: readonly number[]): boolean 
 export function add(a: Tensor, b: Tensor): Tensor {
   const dtype = assertSameDtype('add', a, b);
   if (a.size < b.size && repeatsInto(a.shape, b.shape)) return add(b, a);
-  if (repeatsInto(b.shape, a.shape)) {
-    const arrays = arrayKernels(a.data, b.data);
-    if (arrays !== null) return addRepeated(a, b, arrays);
-    // Fast path: equal shapes, or b repeated along a's leading axes.
-    const out = allocate(dtype, a.size);
-    const ad = a.data;
-    const bd = b.data;
-    const n = b.size;
-    for (let i = 0; i < out.length; i += n) for (let j = 0; j < n; j++) out[i + j] = ad[i + j] + bd[j];
-    return opResult(out, a.shape, [a, b], (g) => {
-      // b first: once a has adopted g, a's other consumers may add into it.
-      if (b.requiresGrad) accumulateBlocks(b.gradBuffer(), g);
-      if (a.requiresGrad) a.receiveGrad(g);
-    });
-  }
+  // The common cases: equal shapes, or b repeated along a's leading axes (a bias, positions).
+  if (repeatsInto(b.shape, a.shape)) return addRepeated(a, b, loopsFor(a.data, b.data));
   const { shape, aIndex, bIndex } = plan(a, b);
   const out = allocate(dtype, sizeOf(shape));
   const ad = a.data;
@@ -118,15 +99,15 @@ export function add(a: Tensor, b: Tensor): Tensor {
   });
 }
 
-/** a + b with b repeated along a's leading axes, on the wasm loops. */
-function addRepeated(a: Tensor, b: Tensor, arrays: ArrayKernels): Tensor {
-  const out = allocateOutput('f32', a.size) as Float32Array;
-  arrays.addRepeat(out, a.data as Float32Array, b.data as Float32Array);
+/** a + b with b repeated along a's leading axes: b's gradient is the column sums of a's. */
+function addRepeated(a: Tensor, b: Tensor, loops: Loops): Tensor {
+  const out = allocateOutput(a.dtype, a.size);
+  loops.addRepeat(out, a.data, b.data);
   return opResult(out, a.shape, [a, b], (g) => {
     // b first: once a has adopted g, a's other consumers may add into it.
     if (b.requiresGrad) {
       const add = b.grad !== null;
-      arrays.colSums(b.gradBuffer(false) as Float32Array, g as Float32Array, a.size / b.size, b.size, add);
+      loops.colSums(b.gradBuffer(false), g, a.size / b.size, b.size, add);
     }
     if (a.requiresGrad) a.receiveGrad(g);
   });
@@ -174,67 +155,30 @@ export function scale(x: Tensor, s: number): Tensor {
   );
 }
 
-/** An activation on the wasm loops: one pass forward, one pass back. */
-function activationOp(x: Tensor, activation: Activation, arrays: ArrayKernels): Tensor {
-  const out = allocateOutput('f32', x.size) as Float32Array;
-  const xd = x.data as Float32Array;
-  arrays.biasAct(xd, out, null, 1, x.size, activation);
+/** An activation: one pass forward, one pass back (kernel-table/elementwise.ts biasAct, actBackward). */
+function activationOp(x: Tensor, activation: Activation): Tensor {
+  const loops = loopsFor(x.data);
+  const out = allocateOutput(x.dtype, x.size);
+  const xd = x.data;
+  loops.biasAct(xd, out, null, 1, x.size, activation);
   return opResult(out, x.shape, [x], (g) => {
     const add = x.grad !== null;
-    arrays.actBackward(x.gradBuffer(false) as Float32Array, g as Float32Array, xd, activation, add);
+    loops.actBackward(x.gradBuffer(false), g, xd, activation, add);
   });
 }
 
 export function relu(x: Tensor): Tensor {
-  const arrays = arrayKernels(x.data);
-  if (arrays !== null) return activationOp(x, 'relu', arrays);
-  const out = allocate(x.dtype, x.size);
-  reluForward(x.data, out);
-  return opResult(out, x.shape, [x], (g) => reluBackward(x.data, g, x.gradBuffer()));
-}
-
-function reluForward(xd: Data, out: Data): void {
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(xd[i], 0);
-}
-
-function reluBackward(xd: Data, g: Data, gx: Data): void {
-  for (let i = 0; i < g.length; i++) if (xd[i] > 0) gx[i] += g[i];
+  return activationOp(x, 'relu');
 }
 
 /** x², the activation of the analytically solvable modular-arithmetic MLPs (Gromov 2023). */
 export function square(x: Tensor): Tensor {
-  // Its own loops rather than `unary`: a hot activation should not call a function per element.
-  const arrays = arrayKernels(x.data);
-  if (arrays !== null) return activationOp(x, 'quadratic', arrays);
-  const out = allocate(x.dtype, x.size);
-  squareForward(x.data, out);
-  return opResult(out, x.shape, [x], (g) => squareBackward(x.data, g, x.gradBuffer()));
+  return activationOp(x, 'quadratic');
 }
-
-function squareForward(xd: Data, out: Data): void {
-  for (let i = 0; i < out.length; i++) out[i] = xd[i] * xd[i];
-}
-
-function squareBackward(xd: Data, g: Data, gx: Data): void {
-  for (let i = 0; i < g.length; i++) gx[i] += 2 * xd[i] * g[i];
-}
-
-const GELU_C = Math.sqrt(2 / Math.PI);
 
 /** GELU, tanh approximation (as in GPT-2 and TransformerLens' gelu_new). */
 export function gelu(x: Tensor): Tensor {
-  const arrays = arrayKernels(x.data);
-  if (arrays !== null) return activationOp(x, 'gelu', arrays);
-  return unary(
-    x,
-    (v) => 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v))),
-    (v) => {
-      const inner = GELU_C * (v + 0.044715 * v * v * v);
-      const t = Math.tanh(inner);
-      const dInner = GELU_C * (1 + 3 * 0.044715 * v * v);
-      return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * dInner;
-    },
-  );
+  return activationOp(x, 'gelu');
 }
 
 export type Activation = 'relu' | 'gelu' | 'quadratic';

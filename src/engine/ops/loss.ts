@@ -1,6 +1,5 @@
-import { allocate, allocateFor, type Data, opResult, type Tensor } from '../tensor.ts';
-import { arrayKernels } from './arrays.ts';
-import { logSumExp, softmaxRows } from './softmax.ts';
+import { allocate, allocateFor, opResult, type Tensor } from '../tensor.ts';
+import { loopsFor } from './arrays.ts';
 
 function checkLabels(logits: Tensor, labels: Int32Array, op: string): [number, number] {
   if (logits.shape.length !== 2) throw new Error(`${op} needs [N, C] logits, got [${logits.shape}]`);
@@ -16,34 +15,14 @@ function checkLabels(logits: Tensor, labels: Int32Array, op: string): [number, n
 /** Mean cross-entropy of [N, C] logits against integer labels, fused with its log-softmax. */
 export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
   const [n, classes] = checkLabels(logits, labels, 'crossEntropy');
-  const arrays = arrayKernels(logits.data);
-  if (arrays !== null) {
-    // The softmax, kept for the backward pass (next to the logits' gradient).
-    const probs = allocateFor(logits, n * classes) as Float32Array;
-    const out = allocate('f32', 1);
-    out[0] = arrays.crossEntropyForward(probs, logits.data as Float32Array, labels, n, classes) / n;
-    return opResult(out, [], [logits], (g) => {
-      const add = logits.grad !== null;
-      const gx = logits.gradBuffer(false) as Float32Array;
-      arrays.crossEntropyBackward(gx, probs, labels, n, classes, g[0] / n, add);
-    });
-  }
-  const xd = logits.data;
-  let total = 0;
-  for (let i = 0; i < n; i++) total += logSumExp(xd, i * classes, classes) - xd[i * classes + labels[i]];
+  const loops = loopsFor(logits.data);
+  // The softmax, kept for the backward pass (next to the logits' gradient).
+  const probs = allocateFor(logits, n * classes);
   const out = allocate(logits.dtype, 1);
-  out[0] = total / n;
+  out[0] = loops.crossEntropyForward(probs, logits.data, labels, n, classes) / n;
   return opResult(out, [], [logits], (g) => {
-    // d/dlogits = (softmax − onehot) / N
-    const gx = logits.gradBuffer();
-    const probs: Data = allocate(logits.dtype, classes);
-    const s = g[0] / n;
-    for (let i = 0; i < n; i++) {
-      const o = i * classes;
-      softmaxRows(xd.subarray(o, o + classes), probs, 1, classes);
-      probs[labels[i]] -= 1;
-      for (let j = 0; j < classes; j++) gx[o + j] += s * probs[j];
-    }
+    const add = logits.grad !== null;
+    loops.crossEntropyBackward(logits.gradBuffer(false), probs, labels, n, classes, g[0] / n, add);
   });
 }
 

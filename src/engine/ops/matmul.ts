@@ -1,8 +1,8 @@
-import type { ArrayKernels } from '../kernels.ts';
-import { getKernels } from '../kernels-default.ts';
+import { getKernels } from '../kernel-selection.ts';
+import { KERNELS, type Loops } from '../kernel-table/index.ts';
 import { allocateFor, allocateOutput, assertSameDtype, type Data, opResult, type Tensor } from '../tensor.ts';
-import { arrayKernels } from './arrays.ts';
-import { type Activation, activate } from './elementwise.ts';
+import { loopsFor } from './arrays.ts';
+import type { Activation } from './elementwise.ts';
 
 export interface MatmulOptions {
   /** Use Aᵀ: A is stored k×m. */
@@ -31,7 +31,6 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
  * x·W + bias for x [N, K], W [K, M], bias [M], then `activation` if given: the bias (and the
  * activation) are applied to the product's own buffer in one pass, and the bias gradient is the
  * column sums of the (pre-activation) output gradient, so no separate ops and buffers are needed.
- * Without the wasm kernels (float64, or GROKLAB_KERNELS=js) the activation is a separate op.
  */
 export function linear(x: Tensor, w: Tensor, bias: Tensor, activation?: Activation): Tensor {
   const dtype = assertSameDtype('linear', x, w, bias);
@@ -40,58 +39,33 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor, activation?: Activati
   }
   const [m, k] = x.shape;
   const n = w.shape[1];
-  const arrays = arrayKernels(x.data, w.data, bias.data);
-  if (activation !== undefined && arrays === null) return activate(linear(x, w, bias), activation);
+  const loops = loopsFor(x.data, w.data, bias.data);
   const pre = allocateOutput(dtype, m * n);
   gemm(x.data, w.data, pre, m, n, k, false, false, false);
-  if (arrays === null) {
-    addRowVector(pre, bias.data, m, n);
-    return opResult(pre, [m, n], [x, w, bias], (dC) => {
-      if (bias.requiresGrad) sumRows(dC, bias.gradBuffer(), m, n);
-      productBackward(x, w, dC, m, n, k, false, false);
-    });
-  }
-  const preF = pre as Float32Array;
-  const biasF = bias.data as Float32Array;
   if (activation === undefined) {
-    arrays.biasAct(preF, null, biasF, m, n, 'none');
+    loops.biasAct(pre, null, bias.data, m, n, 'none');
     return opResult(pre, [m, n], [x, w, bias], (dC) => {
-      if (bias.requiresGrad) colSumsInto(bias, dC as Float32Array, m, n);
+      if (bias.requiresGrad) colSumsInto(bias, dC, m, n, loops);
       productBackward(x, w, dC, m, n, k, false, false);
     });
   }
-  const post = allocateOutput(dtype, m * n) as Float32Array;
-  arrays.biasAct(preF, post, biasF, m, n, activation);
+  const post = allocateOutput(dtype, m * n);
+  loops.biasAct(pre, post, bias.data, m, n, activation);
   const result = opResult(post, [m, n], [x, w, bias], (g) => {
     // The gradient at the pre-activation: its own buffer, next to the output's gradient.
-    const dPre = allocateFor(result, m * n) as Float32Array;
+    const dPre = allocateFor(result, m * n);
     // The bias gradient (column sums of dPre) in the same pass.
-    const sums = bias.requiresGrad ? (bias.gradBuffer() as Float32Array) : null;
-    arrays.actBackward(dPre, g as Float32Array, preF, activation, false, m, sums);
+    const sums = bias.requiresGrad ? bias.gradBuffer() : null;
+    loops.actBackward(dPre, g, pre, activation, false, m, sums);
     productBackward(x, w, dPre, m, n, k, false, false);
   });
   return result;
 }
 
 /** bias.grad (+)= column sums of the m×n gradient g. */
-function colSumsInto(bias: Tensor, g: Float32Array, m: number, n: number): void {
-  const arrays = arrayKernels(g) as ArrayKernels;
+function colSumsInto(bias: Tensor, g: Data, m: number, n: number, loops: Loops): void {
   const fresh = bias.grad === null;
-  arrays.colSums(bias.gradBuffer(false) as Float32Array, g, m, n, !fresh);
-}
-
-function addRowVector(out: Data, v: Data, rows: number, cols: number): void {
-  for (let i = 0; i < rows; i++) {
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) out[o + j] += v[j];
-  }
-}
-
-function sumRows(g: Data, target: Data, rows: number, cols: number): void {
-  for (let i = 0; i < rows; i++) {
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) target[j] += g[o + j];
-  }
+  loops.colSums(bias.gradBuffer(false), g, m, n, !fresh);
 }
 
 /** Gradients of C = op(A)·op(B) into A's and B's gradient buffers. */
@@ -125,6 +99,9 @@ export function matmulFlops(): number {
   return flopsDone;
 }
 
+/** The float64 product: the matrix-product kernel's reference. */
+const gemmReference = KERNELS.matmul.reference;
+
 /** General matrix product on raw arrays, same contract as `Kernels.matmul`. */
 export function gemm(
   a: Data,
@@ -143,31 +120,4 @@ export function gemm(
     return;
   }
   gemmReference(a, b, c, m, n, k, transA, transB, accumulate);
-}
-
-/** Straightforward loops: the float64 path used for gradient checks. */
-function gemmReference(
-  a: Data,
-  b: Data,
-  c: Data,
-  m: number,
-  n: number,
-  k: number,
-  transA: boolean,
-  transB: boolean,
-  accumulate: boolean,
-): void {
-  if (!accumulate) c.fill(0, 0, m * n);
-  for (let i = 0; i < m; i++) {
-    for (let p = 0; p < k; p++) {
-      const av = transA ? a[p * m + i] : a[i * k + p];
-      if (av === 0) continue;
-      const row = i * n;
-      if (transB) for (let j = 0; j < n; j++) c[row + j] += av * b[j * k + p];
-      else {
-        const bRow = p * n;
-        for (let j = 0; j < n; j++) c[row + j] += av * b[bRow + j];
-      }
-    }
-  }
 }

@@ -1,5 +1,5 @@
-// Fused multi-head causal attention, forward and backward (see src/engine/ops/attention.ts for
-// the layout): queries are the last tq of seq positions, head h owns columns h·dh … (h+1)·dh − 1,
+// Fused multi-head causal attention, forward and backward (see the reference,
+// src/engine/kernel-table/attention.ts, for the layout): queries are the last tq of seq positions, head h owns columns h·dh … (h+1)·dh − 1,
 // out is [batch, tq, dim], probs is [batch, heads, tq, seq].
 //
 // q, k and v are each given as a row source (base, pos, ids): with ids = 0, a dense

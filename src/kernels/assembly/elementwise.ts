@@ -4,13 +4,8 @@
 // finishes the tail through the same lane function, so results do not depend on where a vector
 // starts.
 
+import { ACT_GELU, ACT_NONE, ACT_RELU, ACT_SQUARE } from './activations';
 import { expv, tanhv } from './vmath';
-
-/** Activation codes, shared with src/engine/kernels.ts. */
-export const ACT_NONE: i32 = 0;
-export const ACT_RELU: i32 = 1;
-export const ACT_SQUARE: i32 = 2;
-export const ACT_GELU: i32 = 3;
 
 const GELU_C: f32 = 0.7978845608028654; // √(2/π)
 const GELU_A: f32 = 0.044715;

@@ -1,6 +1,6 @@
 // Row look-ups of embedding tables and their scatter-add adjoints. Offsets are bytes; `ids` is an
-// i32 array; `dim` is the row length in floats. Scatter-adds visit rows in the order the
-// TypeScript loops do, so that both give the same sums.
+// i32 array; `dim` is the row length in floats. Scatter-adds visit rows in the order their
+// references do (src/engine/kernel-table/embedding.ts), so that both give the same sums.
 
 /** dst[0..dim) (=|+=) a[0..dim) + b[0..dim); b may be 0 (absent). */
 @inline

@@ -1,24 +1,15 @@
-// Kernels of groklab, WebAssembly SIMD: the GEMM C = op(A)·op(B) (row-major float32) defined
-// here, and the other loops of a training step (elementwise, embedding, attention, norm, loss;
-// re-exported at the end). Built by scripts/build-wasm.mjs; loaded by src/engine/kernels-wasm.ts,
-// which owns the memory layout and passes byte offsets: operands already in linear memory (arena
+// The kernel module of groklab, WebAssembly SIMD: what the loader needs to lay out memory (the
+// functions below), and every kernel, re-exported whole from the files that define them (the
+// GEMM, and the other loops of a training step). Each exported kernel has an entry of the same name
+// in src/engine/kernel-table (its TypeScript reference and how it is called); a test checks that
+// the two lists agree. Built by scripts/build-wasm.mjs; loaded by src/engine/kernels-wasm.ts, which
+// owns the memory layout and passes byte offsets: operands already in linear memory (arena
 // tensors) are used in place, others are copied into scratch.
 //
-// Blocked as in BLIS/GotoBLAS: for each KC-deep slice, a KC×NC block of op(B) and an MC×KC
-// block of op(A) are packed into micro-panels, then the MR×NR micro-kernel sweeps the block.
-//
 // Threads: the memory is imported and may be shared (src/engine/threads.ts runs one instance
-// per thread on the same memory). `matmul` computes one rectangle of C, so threads take
-// disjoint rectangles, each with its own workspace. There is no static data (an active data
-// segment would be rewritten by every instantiation) and no other mutable state in memory.
-//
-// Determinism: every element of C is summed the same way whatever the rectangle: the k-slices
-// start at 0 and step by KC, and within a slice the micro-kernel sums p in order in its own
-// lane (edge tiles are zero-padded lanes, computed the same way). Splitting C into rectangles
-// therefore gives bit-identical results for any number of threads.
+// per thread on the same memory). There is no static data (an active data segment would be
+// rewritten by every instantiation) and no other mutable state in memory.
 
-import { microKernel } from './microkernel';
-import { packA, packB } from './pack';
 import { KC, MC, MR, NC, NR } from './params';
 
 /**
@@ -39,80 +30,12 @@ export function heapBase(): usize {
   return (__heap_base + 63) & ~63;
 }
 
-/**
- * Rows i0..i1 and columns j0..j1 of C(m×n) = op(A)·op(B), or C += op(A)·op(B) when
- * `accumulate`; the rest of C is not touched. op(A) is m×k (A stored k×m when transA), op(B) is
- * k×n (B stored n×k when transB). Arguments are byte offsets; `work` holds workBytes()
- * 16-byte aligned; C must not overlap A, B or work. Requires k ≥ 1 and 0 ≤ i0 ≤ i1 ≤ m,
- * 0 ≤ j0 ≤ j1 ≤ n.
- */
-export function matmul(
-  c: usize,
-  a: usize,
-  b: usize,
-  work: usize,
-  m: i32,
-  n: i32,
-  k: i32,
-  transA: bool,
-  transB: bool,
-  accumulate: bool,
-  i0: i32,
-  i1: i32,
-  j0: i32,
-  j1: i32,
-): void {
-  const pa = work;
-  const pb = pa + MC * KC * 4;
-  const tile = pb + KC * NC * 4;
-  const ldc = <usize>n << 2;
-  for (let pc = 0; pc < k; pc += KC) {
-    const kc = min(KC, k - pc);
-    // Later slices add onto what the earlier ones stored.
-    const add = accumulate || pc > 0;
-    for (let jc = j0; jc < j1; jc += NC) {
-      const nc = min(NC, j1 - jc);
-      packB(pb, b, n, k, pc, kc, jc, nc, transB);
-      for (let ic = i0; ic < i1; ic += MC) {
-        const mc = min(MC, i1 - ic);
-        packA(pa, a, m, k, ic, mc, pc, kc, transA);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const bp = pb + ((<usize>jr * kc) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const ap = pa + ((<usize>ir * kc) << 2);
-            const cp = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
-            if (mr == MR && nr == NR) {
-              microKernel(ap, bp, kc, cp, ldc, add);
-            } else {
-              microKernel(ap, bp, kc, tile, NR * 4, false);
-              storeEdge(tile, cp, ldc, mr, nr, add);
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/** Copies (or adds) the valid mr×nr corner of the edge tile to C. */
-function storeEdge(tile: usize, cp: usize, ldc: usize, mr: i32, nr: i32, add: bool): void {
-  for (let r = 0; r < mr; r++) {
-    const src = tile + <usize>r * NR * 4;
-    const dst = cp + <usize>r * ldc;
-    for (let j = 0; j < nr; j++) {
-      const o = <usize>j << 2;
-      const v = load<f32>(src + o);
-      store<f32>(dst + o, add ? load<f32>(dst + o) + v : v);
-    }
-  }
-}
-
-// The other kernels of a training step: they work in place on operands in linear memory.
-export { accumulate, actBackward, addRepeat, biasAct, colSums, copy, fill } from './elementwise';
-export { embedRows, embedRowsBackward, rowSums, scatterRowSums } from './embedding';
-export { attentionBackward, attentionForward } from './attention';
-export { layerNormBackward, layerNormForward } from './norm';
-export { crossEntropyBackward, crossEntropyForward } from './loss';
-export { adamUpdate } from './optimizer';
+// Only the kernel files are re-exported whole: a helper they export for each other (vmath, pack,
+// microkernel, activations) would otherwise become an export of the module.
+export * from './gemm';
+export * from './elementwise';
+export * from './embedding';
+export * from './attention';
+export * from './norm';
+export * from './loss';
+export * from './optimizer';

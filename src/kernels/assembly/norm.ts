@@ -1,5 +1,5 @@
-// LayerNorm over the rows of a rows×dim matrix, with learned gain and bias (see
-// src/engine/ops/layernorm.ts). Row statistics are summed in four lanes and finished in f64.
+// LayerNorm over the rows of a rows×dim matrix, with learned gain and bias (reference:
+// src/engine/kernel-table/norm.ts). Row statistics are summed in four lanes and finished in f64.
 
 import { hsum } from './vmath';
 

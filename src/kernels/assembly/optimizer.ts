@@ -1,5 +1,5 @@
 // Adam's update of one parameter tensor (src/train/optimizers.ts). The arithmetic is the float64
-// arithmetic of its TypeScript loop, operation for operation (float32 values promoted, results
+// arithmetic of its reference (src/engine/kernel-table/optimizer.ts), operation for operation (float32 values promoted, results
 // rounded to float32 where the loop stores them), two lanes at a time: both give the same bits.
 
 /**
