@@ -434,7 +434,7 @@ describe('Hessian of a ReLU network', () => {
     );
     const theta = flattenParams(model);
     const plain = modelGradientOracle(model, examples, 'cross_entropy').gradient(theta);
-    const frozen = frozenReluGradientOracle(spec, task, model, examples, 'cross_entropy');
+    const frozen = frozenReluGradientOracle(model, examples, 'cross_entropy');
     const atTheta = frozen.gradient(theta);
     close(atTheta.loss, plain.loss, 1e-12, 'loss at θ');
     for (let i = 0; i < theta.length; i++) close(atTheta.grad[i], plain.grad[i], 1e-12, `gradient ${i}`);
@@ -455,7 +455,6 @@ describe('Hessian of a ReLU network', () => {
     const summary = topHessianEigenvalues(model, examples, 'cross_entropy', {
       iterations: 60,
       top: 2,
-      architecture: { spec, io: task },
     });
     assert.equal(summary.relu_masks, 'frozen at θ');
     for (let i = 0; i < 2; i++)
@@ -547,13 +546,25 @@ describe('the probe forward pass', () => {
         layernorm: 'post',
         init_scale: 1,
       },
+      // nanda-113's layout.
+      {
+        kind: 'transformer',
+        layers: 1,
+        d_model: 8,
+        heads: 2,
+        d_mlp: 12,
+        activation: 'relu',
+        layernorm: 'none',
+        init_scale: 1,
+        init: 'nanda',
+      },
       { kind: 'mlp', input: 'embed', embed_dim: 5, width: 9, depth: 2, activation: 'gelu', init_scale: 1 },
       { kind: 'mlp', input: 'onehot', width: 9, depth: 1, activation: 'quadratic', init_scale: 1 },
     ];
     for (const spec of specs) {
       const model = buildModel(spec, task, 1, 'f64');
       const own = noGrad(() => model.forward(task.inputs, task.numExamples)).data;
-      const probe = probeModel(spec, task, model.params, task.inputs, task.numExamples);
+      const probe = probeModel(model, task.inputs, task.numExamples);
       assert.equal(probe.logits.length, own.length);
       for (let i = 0; i < own.length; i++) close(probe.logits[i], own[i], 1e-12, `${spec.kind} logit ${i}`);
       if (spec.kind === 'transformer') {

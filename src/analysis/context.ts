@@ -3,12 +3,13 @@
  * order, the split, a float32 model to load checkpoints into, and the initial network (for distance
  * from initialization and feature movement).
  */
-import { parseRunConfig, type RunConfig } from '../config/schema.ts';
+import type { RunConfig } from '../config/schema.ts';
 import type { Data } from '../engine/tensor.ts';
-import { buildModel, type Model, type ModelIO } from '../models/index.ts';
+import { openExperiment, type RunExperiment } from '../experiment/open.ts';
+import type { Model, ModelIO } from '../models/index.ts';
 import type { RunFolder } from '../runs/index.ts';
-import { buildTask, type Split, splitFromJson, type TaskData } from '../tasks/index.ts';
-import { type Examples, selectExamples } from '../train/data.ts';
+import type { Split, TaskData } from '../tasks/index.ts';
+import type { Examples } from '../train/data.ts';
 import type { LossKind } from './losses.ts';
 import { probeModel } from './probe.ts';
 import type { ModularOperands } from './progress.ts';
@@ -16,6 +17,8 @@ import type { Weights } from './views.ts';
 
 export interface RunContext {
   run: RunFolder;
+  /** The run's experiment: more models of its architecture, at any checkpoint. */
+  experiment: RunExperiment;
   config: RunConfig;
   task: TaskData;
   io: ModelIO;
@@ -52,16 +55,14 @@ function operandsOf(task: TaskData, p: number, sign: 1 | -1): ModularOperands | 
 }
 
 export function runContext(run: RunFolder): RunContext {
-  const config = parseRunConfig(run.readConfig());
-  const task = buildTask(config.task);
-  const split = splitFromJson(run.readSplit(), task.numExamples);
-  const io: ModelIO = { vocabSize: task.vocabSize, seqLen: task.seqLen, numClasses: task.numClasses };
+  const experiment = openExperiment(run);
+  const { config, task, io, split, train } = experiment;
   // The same seed gives the same initial weights as the run's step 0 (initialization is seeded).
-  const model = buildModel(config.model, io, config.seed);
+  const model = experiment.createModel();
   const init = copyWeights(model);
   let parameters = 0;
   for (const p of model.params.values()) parameters += p.size;
-  const initHidden = probeModel(config.model, io, model.params, task.inputs, task.numExamples).hidden;
+  const initHidden = probeModel(model, task.inputs, task.numExamples).hidden;
   const modular = config.task.kind === 'modular' ? config.task : null;
   const p = modular ? modular.p : null;
   const grid = modular && p !== null ? operandsOf(task, p, 1) : null;
@@ -69,11 +70,12 @@ export function runContext(run: RunFolder): RunContext {
   const circuit = grid && sign !== null ? { ...grid, sign: sign as 1 | -1 } : null;
   return {
     run,
+    experiment,
     config,
     task,
     io,
     split,
-    train: selectExamples(task.inputs, task.labels, task.seqLen, split.train),
+    train,
     loss: config.train.loss,
     model,
     parameters,

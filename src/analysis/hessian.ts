@@ -22,14 +22,14 @@
  * for the few top eigenvalues asked for; each has the residual bound |β_m·y_m| (a true eigenvalue of
  * H lies within it of the Ritz value, for exact H·v).
  */
-import { type Activation, activate, crossEntropy, mseOneHot, scale } from '../engine/ops.ts';
+import { crossEntropy, mseOneHot, scale } from '../engine/ops.ts';
 import { allocate, type Data, noGrad, opResult, type Tensor } from '../engine/tensor.ts';
-import type { Model, ModelIO, ModelSpec } from '../models/index.ts';
+import type { HiddenLayer, Hook, Model } from '../models/index.ts';
 import type { Examples } from '../train/data.ts';
 import { Rng } from '../util/rng.ts';
+import { type Chunk, chunksOf } from './chunks.ts';
 import { axpy, dot, norm2, symmetricEigen } from './linalg.ts';
 import type { LossKind } from './losses.ts';
-import { forwardChunk, PROBE_CHUNK } from './probe.ts';
 
 /** The loss and its gradient at a point of parameter space (flattened in the model's parameter order). */
 export interface GradientOracle {
@@ -98,41 +98,50 @@ function lossOf(logits: Tensor, labels: Int32Array, loss: LossKind): Tensor {
 }
 
 /**
- * The mean training loss and its gradient with every ReLU's mask frozen at the model's current
- * parameters (see the header). Forward passes go through probe.ts in chunks; gradients accumulate.
+ * Hooks that freeze every ReLU of the model: each pre-activation is kept as it passes, and the
+ * activation after it is replaced by that pre-activation under the mask `maskFor(post site, pre)`.
  */
-export function frozenReluGradientOracle(
-  spec: ModelSpec,
-  io: ModelIO,
-  model: Model,
-  examples: Examples,
-  loss: LossKind,
-): GradientOracle {
-  const saved = flattenParams(model);
-  const masks = new Map<string, Uint8Array>();
-  const chunks: Array<{ ids: Int32Array; labels: Int32Array; n: number }> = [];
-  for (let start = 0; start < examples.count; start += PROBE_CHUNK) {
-    const n = Math.min(PROBE_CHUNK, examples.count - start);
-    chunks.push({
-      ids: examples.tokens.subarray(start * examples.seqLen, (start + n) * examples.seqLen),
-      labels: examples.labels.subarray(start, start + n),
-      n,
-    });
+function frozenReluHooks(
+  layers: readonly HiddenLayer[],
+  maskFor: (site: string, pre: Tensor) => Uint8Array,
+): Record<string, Hook> {
+  const hooks: Record<string, Hook> = {};
+  for (const layer of layers) {
+    let pre: Tensor | null = null;
+    hooks[layer.pre] = (x) => {
+      pre = x;
+      return x;
+    };
+    hooks[layer.post] = () => {
+      if (!pre) throw new Error(`frozen ReLU: ${layer.post} reached before ${layer.pre}`);
+      return maskedRelu(pre, maskFor(layer.post, pre));
+    };
   }
-  const hook = (chunk: number) => (x: Tensor, activation: Activation, site: number) => {
-    if (activation !== 'relu') return activate(x, activation);
-    const key = `${chunk}:${site}`;
-    let mask = masks.get(key);
-    if (!mask) {
-      mask = Uint8Array.from(x.data, (v) => (v > 0 ? 1 : 0));
-      masks.set(key, mask);
-    }
-    return maskedRelu(x, mask);
-  };
-  noGrad(() => {
-    chunks.forEach((c, i) => {
-      forwardChunk(spec, io, model.params, c.ids, c.n, hook(i));
+  return hooks;
+}
+
+/**
+ * The mean training loss and its gradient with every ReLU's mask frozen at the model's current
+ * parameters (see the header): hooks on the model's ReLU layers record the masks in a first pass and
+ * replay them. Forward passes go in chunks; gradients accumulate.
+ */
+export function frozenReluGradientOracle(model: Model, examples: Examples, loss: LossKind): GradientOracle {
+  const saved = flattenParams(model);
+  const relus = model.roles().hidden.filter((h) => h.activation === 'relu');
+  const masks = new Map<string, Uint8Array>();
+  const chunks = chunksOf(examples.tokens, examples.seqLen, examples.count);
+  const hooksFor = (chunk: Chunk) =>
+    frozenReluHooks(relus, (site, pre) => {
+      const key = `${chunk.start}:${site}`;
+      let mask = masks.get(key);
+      if (!mask) {
+        mask = Uint8Array.from(pre.data, (v) => (v > 0 ? 1 : 0));
+        masks.set(key, mask);
+      }
+      return mask;
     });
+  noGrad(() => {
+    for (const chunk of chunks) model.forward(chunk.tokens, chunk.count, { hooks: hooksFor(chunk) });
   });
   return {
     size: saved.length,
@@ -140,15 +149,13 @@ export function frozenReluGradientOracle(
       writeParams(model, theta);
       for (const p of model.params.values()) p.grad = null;
       let value = 0;
-      chunks.forEach((c, i) => {
-        const chunkLoss = lossOf(
-          forwardChunk(spec, io, model.params, c.ids, c.n, hook(i)).logits,
-          c.labels,
-          loss,
-        );
-        value += chunkLoss.item() * (c.n / examples.count);
-        scale(chunkLoss, c.n / examples.count).backward();
-      });
+      for (const chunk of chunks) {
+        const logits = model.forward(chunk.tokens, chunk.count, { hooks: hooksFor(chunk) });
+        const labels = examples.labels.subarray(chunk.start, chunk.start + chunk.count);
+        const chunkLoss = lossOf(logits, labels, loss);
+        value += chunkLoss.item() * (chunk.count / examples.count);
+        scale(chunkLoss, chunk.count / examples.count).backward();
+      }
       const grad = new Float64Array(theta.length);
       let o = 0;
       for (const p of model.params.values()) {
@@ -282,8 +289,6 @@ export function topHessianEigenvalues(
     top: number;
     epsilon?: number;
     seed?: number;
-    /** The model's architecture: needed to freeze the masks of a ReLU model. */
-    architecture?: { spec: ModelSpec; io: ModelIO };
   },
 ): HessianSummary {
   const started = performance.now();
@@ -291,10 +296,9 @@ export function topHessianEigenvalues(
   const dtype = first?.dtype === 'f64' ? 'f64' : 'f32';
   const epsilon = options.epsilon ?? DEFAULT_EPSILON[dtype];
   const theta = flattenParams(model);
-  const arch = options.architecture;
-  const relu = arch !== undefined && arch.spec.activation === 'relu';
+  const relu = model.roles().hidden.some((h) => h.activation === 'relu');
   const oracle = relu
-    ? frozenReluGradientOracle(arch.spec, arch.io, model, train, loss)
+    ? frozenReluGradientOracle(model, train, loss)
     : modelGradientOracle(model, train, loss);
   let evaluations = 0;
   const counting: GradientOracle = {

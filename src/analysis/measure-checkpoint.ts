@@ -2,7 +2,7 @@
 import type { Data } from '../engine/tensor.ts';
 import { noGrad } from '../engine/tensor.ts';
 import type { Model } from '../models/index.ts';
-import { decodeCheckpoint, loadParams } from '../runner/checkpoint.ts';
+import { decodeCheckpoint, loadParams } from '../runs/checkpoint.ts';
 import { attentionGrids, summarizeAttention } from './attention.ts';
 import type { RunContext } from './context.ts';
 import { featureMovement } from './features.ts';
@@ -49,7 +49,7 @@ export function allLogits(ctx: RunContext, model: Model = ctx.model): Data {
 /** Spectra of every Fourier view of the loaded model (modular tasks). */
 export function fourierOf(ctx: RunContext, keys: readonly number[] | null): CheckpointAnalysis['fourier'] {
   if (ctx.p === null) return null;
-  const views = fourierViews(ctx.config.model, ctx.io, ctx.model.params, ctx.p);
+  const views = fourierViews(ctx.model, ctx.p);
   const frequencies = fourierBasis(ctx.p).frequencies;
   const out: Partial<Record<ViewName, SpectrumSummary>> = {};
   for (const [name, matrices] of Object.entries(views) as Array<[ViewName, (typeof views)[ViewName]]>) {
@@ -81,8 +81,8 @@ export function measureCheckpoint(
   keys: readonly number[] | null,
 ): MeasuredCheckpoint {
   loadCheckpoint(ctx, step);
-  const { config, io, task } = ctx;
-  const probe = probeModel(config.model, io, ctx.model.params, task.inputs, task.numExamples);
+  const { io, task } = ctx;
+  const probe = probeModel(ctx.model, task.inputs, task.numExamples);
   const record: CheckpointAnalysis = {
     step,
     source,

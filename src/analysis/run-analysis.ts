@@ -12,12 +12,13 @@ import path from 'node:path';
 import { GROKLAB_VERSION } from '../config/schema.ts';
 import { detectRun } from '../measures/index.ts';
 import { buildModel } from '../models/index.ts';
-import { decodeCheckpoint, loadParams } from '../runner/checkpoint.ts';
+import { decodeCheckpoint, loadParams } from '../runs/checkpoint.ts';
 import { isInterrupted, type RunFolder, readJsonFile, writeJsonAtomic } from '../runs/index.ts';
 import { UsageError } from '../util/errors.ts';
 import { type RunContext, runContext } from './context.ts';
 import { fourierBasis } from './fourier.ts';
 import { topHessianEigenvalues } from './hessian.ts';
+import { type AblationKind, frequencyAblationAt, type PatchChoice, patchingAt } from './interventions.ts';
 import { accuracyOf } from './losses.ts';
 import {
   allLogits,
@@ -57,6 +58,10 @@ export interface AnalyzeRunOptions {
   /** 'auto': float64 when parameters × training examples ≤ F64_BUDGET, else float32. */
   hessianDtype?: HessianDtype;
   pruneSteps?: StepChoice;
+  /** Interventions at the latest checkpoint: 'freq' ablates the embedding's key frequencies (modular tasks). */
+  ablate?: readonly AblationKind[];
+  /** Activation patching between two checkpoints. */
+  patch?: PatchChoice;
   /** Ignore an existing analysis.json and start over. */
   force?: boolean;
   onProgress?: (message: string) => void;
@@ -134,6 +139,34 @@ function resolveChoice(
   return [...new Set(steps)].sort((a, b) => a - b);
 }
 
+/** The two checkpoints of --patch: given, or 'auto' = the memorizing checkpoint patched from the latest. */
+function resolvePatch(
+  choice: PatchChoice,
+  available: number[],
+  memorizing: number | null,
+  tMem: number | null,
+  cleanupStart: number | null,
+): { target: number; source: number } {
+  if (choice !== 'auto') {
+    checkSteps('--patch', [choice.target, choice.source], available);
+    if (choice.target === choice.source) {
+      throw new UsageError({
+        field: '--patch',
+        message: `the two steps must differ, got ${choice.target} twice`,
+      });
+    }
+    return choice;
+  }
+  const latest = available[available.length - 1];
+  if (memorizing === null || memorizing === latest) {
+    throw new UsageError({
+      field: '--patch',
+      message: `auto needs a run that memorized and then generalized (t_mem ${tMem ?? 'none'}, cleanup start ${cleanupStart ?? 'none'}); give two checkpoint steps as TARGET:SOURCE, e.g. ${available[0]}:${latest}`,
+    });
+  }
+  return { target: memorizing, source: latest };
+}
+
 function chooseKeySet(ctx: RunContext, lastStep: number, user: number[] | undefined): KeyFrequencySet | null {
   if (ctx.p === null) return null;
   const top = fourierBasis(ctx.p).frequencies - 1;
@@ -201,7 +234,6 @@ function hessianAt(
   const summary = topHessianEigenvalues(model, ctx.train, ctx.loss, {
     iterations: options.iterations,
     top: options.top,
-    architecture: { spec: ctx.config.model, io: ctx.io },
   });
   return { ...summary, requested_iterations: options.iterations, requested_top: options.top };
 }
@@ -236,6 +268,8 @@ export function analyzeRun(run: RunFolder, options: AnalyzeRunOptions = {}): Ana
       if (now.bytes === r.source.bytes && now.mtime_ms === r.source.mtime_ms) records.set(r.step, r);
     }
   }
+  // Checkpoints unchanged since the previous analysis: its interventions on them still hold.
+  const unchanged = new Set(records.keys());
 
   const notes: string[] = [];
   const status = (() => {
@@ -306,13 +340,38 @@ export function analyzeRun(run: RunFolder, options: AnalyzeRunOptions = {}): Ana
   if (ctx.p !== null && !ctx.circuit) {
     notes.push('restricted and excluded loss are defined for a+b and a−b mod p only');
   }
+  const ablateFrequencies = options.ablate?.includes('freq') ?? false;
+  if (ablateFrequencies && (ctx.p === null || !keys || keys.length === 0)) {
+    throw new UsageError({
+      field: '--ablate',
+      message: `freq needs a modular task (a∘b mod p) with a Fourier view of its embedding; this run is ${ctx.task.description}`,
+    });
+  }
+  const patchSteps = options.patch
+    ? resolvePatch(options.patch, available, memorizing, tMem, cleanupStart)
+    : null;
+  let ablation =
+    previous?.ablation &&
+    unchanged.has(previous.ablation.step) &&
+    sameNumbers(previous.ablation.key_frequencies, keys)
+      ? previous.ablation
+      : null;
+  let patching =
+    previous?.patching &&
+    unchanged.has(previous.patching.target_step) &&
+    unchanged.has(previous.patching.source_step)
+      ? previous.patching
+      : null;
 
   // Attention heatmaps are kept for the latest analysed checkpoint only.
   const gridStep = steps[steps.length - 1];
   let attentionGrid = previous?.attention_grid ?? null;
   const analysed: number[] = [];
   const write = () => {
-    const doc = assemble(ctx, records, keySet, detect, detectError, attentionGrid, notes, status, available);
+    const doc = assemble(ctx, records, keySet, detect, detectError, attentionGrid, notes, status, available, {
+      ablation,
+      patching,
+    });
     fs.mkdirSync(path.dirname(file), { recursive: true });
     writeJsonAtomic(file, doc);
     return doc;
@@ -337,13 +396,7 @@ export function analyzeRun(run: RunFolder, options: AnalyzeRunOptions = {}): Ana
   }
   if (ctx.config.model.kind === 'transformer' && attentionGrid?.step !== gridStep) {
     loadCheckpoint(ctx, gridStep);
-    const probe = probeModel(
-      ctx.config.model,
-      ctx.io,
-      ctx.model.params,
-      ctx.task.inputs,
-      ctx.task.numExamples,
-    );
+    const probe = probeModel(ctx.model, ctx.task.inputs, ctx.task.numExamples);
     attentionGrid = attentionGridOf(ctx, gridStep, probe);
   }
 
@@ -373,6 +426,20 @@ export function analyzeRun(run: RunFolder, options: AnalyzeRunOptions = {}): Ana
     write();
     say(`step ${step}: pruning probe in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
+  if (ablateFrequencies && keys) {
+    const started = performance.now();
+    ablation = frequencyAblationAt(ctx, lastStep, keys);
+    write();
+    say(`step ${lastStep}: frequency ablation in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  if (patchSteps) {
+    const started = performance.now();
+    patching = patchingAt(ctx, patchSteps.target, patchSteps.source);
+    write();
+    say(
+      `step ${patchSteps.target} patched from step ${patchSteps.source}: ${patching.sites.length} sites in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }
   return { document: write(), path: file, analysed };
 }
 
@@ -386,6 +453,7 @@ function assemble(
   notes: string[],
   status: { state: string; step: number | null } | null,
   available: number[],
+  interventions: Pick<AnalysisDocument, 'ablation' | 'patching'>,
 ): AnalysisDocument {
   const checkpoints = [...records.values()].sort((a, b) => a.step - b.step);
   const { config, task, split } = ctx;
@@ -428,6 +496,8 @@ function assemble(
     curves,
     checkpoints,
     attention_grid: attentionGrid,
+    ablation: interventions.ablation,
+    patching: interventions.patching,
     notes,
   };
 }

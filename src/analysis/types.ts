@@ -3,12 +3,14 @@
  * run's curves, so that plots can be drawn from this file alone. docs/analysis.md describes each field.
  */
 import type { ModelSpec } from '../models/index.ts';
+import type { FrequencyAblation } from './ablation.ts';
 import type { HeadSummary } from './attention.ts';
 import type { FeatureMovement } from './features.ts';
 import type { SpectrumSummary } from './fourier.ts';
 import type { HessianSummary } from './hessian.ts';
 import type { NeuronFrequencySummary } from './neurons.ts';
 import type { NormsSummary } from './norms.ts';
+import type { PatchingResult } from './patching.ts';
 import type { PhasesSummary } from './phases.ts';
 import type { ProgressMeasures } from './progress.ts';
 import type { PruningResult } from './pruning.ts';
@@ -111,5 +113,9 @@ export interface AnalysisDocument {
   checkpoints: CheckpointAnalysis[];
   /** Transformers on modular tasks: the last analysed checkpoint's attention to the first operand, per head. */
   attention_grid: { step: number; layer: number; p: number; heads: number[][] } | null;
+  /** --ablate freq: the latest checkpoint with its key frequencies kept alone and removed. */
+  ablation: FrequencyAblation | null;
+  /** --patch: one checkpoint run with each site's activations taken from another. */
+  patching: PatchingResult | null;
   notes: string[];
 }

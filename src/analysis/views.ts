@@ -1,8 +1,9 @@
 /**
- * Which weight matrices the Fourier view reads, per architecture, as functions over Z_p:
- *   embedding     transformer `embed` rows 0..p−1; one-hot MLP: the rows of `layers.0.w` for each
- *                 input position t (rows t·V + token), pooled; embedded MLP: `embed` rows 0..p−1
- *   unembedding   the columns 0..p−1 (classes) of `unembed` / `out.w`
+ * Which weight matrices the Fourier view reads, as functions over Z_p. The model says which matrix
+ * plays which part (models/roles.ts); per architecture that is:
+ *   embedding     transformer and embedded MLP: the embedding's rows 0..p−1; one-hot MLP: the first
+ *                 layer's rows for each operand position t (rows t·V + token), pooled
+ *   unembedding   the columns 0..p−1 (classes) of the unembedding (an MLP's output layer)
  *   mlp_in        transformer: W_E·W_V·W_O·W_in of block 0 (all heads together: how a token written
  *                 by attention into the answer position drives each neuron); embedded MLP:
  *                 W_E·W₀[position t] pooled over positions; absent for a one-hot MLP (= embedding)
@@ -10,7 +11,7 @@
  *                 over the classes
  */
 import { gemm } from '../engine/ops.ts';
-import type { ModelIO, ModelSpec } from '../models/index.ts';
+import type { Model } from '../models/index.ts';
 import { columnsOver, rowsOver, type ZpMatrix } from './fourier.ts';
 
 export interface WeightTensor {
@@ -21,12 +22,6 @@ export type Weights = Map<string, WeightTensor>;
 
 export const VIEW_NAMES = ['embedding', 'unembedding', 'mlp_in', 'neuron_logit'] as const;
 export type ViewName = (typeof VIEW_NAMES)[number];
-
-function get(weights: Weights, name: string): WeightTensor {
-  const w = weights.get(name);
-  if (!w) throw new Error(`analysis: the checkpoint has no parameter ${name}`);
-  return w;
-}
 
 function f64(data: ArrayLike<number>): Float64Array {
   return data instanceof Float64Array ? data : Float64Array.from(data);
@@ -39,61 +34,48 @@ function product(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: numbe
   return out;
 }
 
-/** The matrices of each view (several are pooled: their energies add), for a task over Z_p. */
-export function fourierViews(
-  spec: ModelSpec,
-  io: ModelIO,
-  weights: Weights,
-  p: number,
-): Partial<Record<ViewName, ZpMatrix[]>> {
+/** The matrices of each view of the model (several are pooled: their energies add), for a task over Z_p. */
+export function fourierViews(model: Model, p: number): Partial<Record<ViewName, ZpMatrix[]>> {
+  const { io } = model;
   if (p > io.vocabSize || p > io.numClasses) return {};
-  if (spec.kind === 'transformer') {
-    const d = spec.d_model;
-    const embed = get(weights, 'embed').data;
-    const lastBlock = `blocks.${spec.layers - 1}`;
-    const embedP = f64(embed).subarray(0, p * d);
-    const ov = product(
-      product(embedP, get(weights, 'blocks.0.attn.wv').data, p, d, d),
-      get(weights, 'blocks.0.attn.wo').data,
-      p,
-      d,
-      d,
-    );
-    const neurons = product(ov, get(weights, 'blocks.0.mlp.w1').data, p, d, spec.d_mlp);
-    const logitMap = product(
-      get(weights, `${lastBlock}.mlp.w2`).data,
-      get(weights, 'unembed').data,
-      spec.d_mlp,
-      d,
-      io.numClasses,
-    );
-    return {
-      embedding: [rowsOver(embed, p, d)],
-      unembedding: [columnsOver(get(weights, 'unembed').data, d, io.numClasses, p)],
-      mlp_in: [rowsOver(neurons, p, spec.d_mlp)],
-      neuron_logit: [columnsOver(logitMap, spec.d_mlp, io.numClasses, p)],
-    };
-  }
-  const first = get(weights, 'layers.0.w').data;
-  const unembedding = [columnsOver(get(weights, 'out.w').data, spec.width, io.numClasses, p)];
+  const roles = model.roles();
+  const classes = io.numClasses;
+  const unembed = roles.unembed;
+  const unembedding = [columnsOver(unembed.data, unembed.shape[0], classes, p)];
+  const table = roles.input.table;
+  const width = table.shape[1];
   // The answer token '=' has its own rows; only the operand positions carry a function of Z_p.
-  const operandPositions = Math.max(1, io.seqLen - 1);
-  if (spec.input === 'onehot') {
-    const embedding = Array.from({ length: operandPositions }, (_, t) =>
-      rowsOver(first, p, spec.width, t * io.vocabSize),
-    );
+  const operandPositions = Array.from({ length: Math.max(1, io.seqLen - 1) }, (_, t) => t);
+  if (roles.input.kind === 'one-hot') {
+    const embedding = operandPositions.map((t) => rowsOver(table.data, p, width, t * io.vocabSize));
     return { embedding, unembedding };
   }
-  const e = spec.embed_dim ?? 0;
-  const embed = get(weights, 'embed').data;
-  const embedP = f64(embed).subarray(0, p * e);
-  const firstF64 = f64(first);
-  const mlpIn = Array.from({ length: operandPositions }, (_, t) =>
+  const embedding = [rowsOver(table.data, p, width)];
+  const embedP = f64(table.data).subarray(0, p * width);
+  const first = roles.blocks[0];
+  const last = roles.blocks[roles.blocks.length - 1];
+  if (first && last) {
+    const d = width;
+    const dMlp = first.win.shape[1];
+    const ov = product(product(embedP, first.wv.data, p, d, d), first.wo.data, p, d, d);
+    const neurons = product(ov, first.win.data, p, d, dMlp);
+    const logitMap = product(last.wout.data, unembed.data, dMlp, d, classes);
+    return {
+      embedding,
+      unembedding,
+      mlp_in: [rowsOver(neurons, p, dMlp)],
+      neuron_logit: [columnsOver(logitMap, dMlp, classes, p)],
+    };
+  }
+  if (!roles.firstLayer) return { embedding, unembedding };
+  const w0 = f64(roles.firstLayer.data);
+  const neurons = roles.firstLayer.shape[1];
+  const mlpIn = operandPositions.map((t) =>
     rowsOver(
-      product(embedP, firstF64.subarray(t * e * spec.width, (t + 1) * e * spec.width), p, e, spec.width),
+      product(embedP, w0.subarray(t * width * neurons, (t + 1) * width * neurons), p, width, neurons),
       p,
-      spec.width,
+      neurons,
     ),
   );
-  return { embedding: [rowsOver(embed, p, e)], unembedding, mlp_in: mlpIn };
+  return { embedding, unembedding, mlp_in: mlpIn };
 }

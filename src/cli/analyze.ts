@@ -3,12 +3,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
+  ABLATION_KINDS,
+  type AblationKind,
   type AnalysisDocument,
   type AnalyzeRunOptions,
   analyzeRun,
+  type CheckpointLosses,
   DEFAULT_HESSIAN_ITERATIONS,
   DEFAULT_HESSIAN_TOP,
   type HessianDtype,
+  type PatchChoice,
   type StepChoice,
 } from '../analysis/index.ts';
 import { type AnalysisPlots, writeAnalysisCharts } from '../plots/analysis.ts';
@@ -27,6 +31,8 @@ interface AnalyzeCliOptions {
   hessianTop?: string;
   hessianDtype: string;
   pruneSteps: string;
+  ablate?: string;
+  patch?: string;
   force?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -50,7 +56,7 @@ export function registerAnalyze(
   program
     .command('analyze')
     .description(
-      'measure why a run grokked, over its checkpoints: Fourier spectra and key frequencies, restricted/excluded loss, phases, norms, feature movement, Hessian, attention, neuron frequencies, pruning; writes <run>/analysis/analysis.json and its charts (spectrum, progress, norms, hessian, pruning) as SVG and PNG',
+      'measure why a run grokked, over its checkpoints: Fourier spectra and key frequencies, restricted/excluded loss, phases, norms, feature movement, Hessian, attention, neuron frequencies, pruning; on request frequency ablation and activation patching; writes <run>/analysis/analysis.json and its charts (spectrum, progress, norms, hessian, pruning) as SVG and PNG',
     )
     .argument('<run>', 'run id (in --runs-dir) or the path of a run folder')
     .option('--runs-dir <dir>', 'where run folders live (env GROKLAB_RUNS)', defaultRunsDir())
@@ -65,6 +71,14 @@ export function registerAnalyze(
     .option('--hessian-top <k>', `how many top eigenvalues (default ${DEFAULT_HESSIAN_TOP})`)
     .option('--hessian-dtype <d>', 'auto, f64 (exact, slow for big models) or f32', 'auto')
     .option('--prune-steps <list>', 'checkpoints for the pruning probe: auto, none, or steps', 'auto')
+    .option(
+      '--ablate <kinds>',
+      `interventions at the latest checkpoint (${ABLATION_KINDS.join(', ')}): freq keeps only the key frequencies of the embedding, then removes them (modular tasks)`,
+    )
+    .option(
+      '--patch <steps>',
+      'activation patching TARGET:SOURCE: run checkpoint TARGET with one site at a time taken from checkpoint SOURCE (e.g. 1000:7500, memorizing:grokked), or auto (the memorizing checkpoint from the latest)',
+    )
     .option('--force', 'ignore an existing analysis.json and analyse everything again')
     .option('--format <list>', 'comma-separated chart formats: svg, png', 'svg,png')
     .option('--no-plots', 'write analysis.json only, no charts')
@@ -135,6 +149,32 @@ function parseOptions(opts: AnalyzeCliOptions): ParsedCliOptions {
   if (dtype !== 'auto' && dtype !== 'f32' && dtype !== 'f64') {
     problems.push({ field: '--hessian-dtype', message: `must be auto, f32 or f64, got "${dtype}"` });
   }
+  const ablate = (value: string | undefined): AblationKind[] | undefined => {
+    if (value === undefined) return undefined;
+    const kinds = value.split(',').map((s) => s.trim());
+    const known = (k: string): k is AblationKind => (ABLATION_KINDS as readonly string[]).includes(k);
+    if (kinds.some((k) => !known(k))) {
+      problems.push({
+        field: '--ablate',
+        message: `must be one of ${ABLATION_KINDS.join(', ')}, got "${value}"`,
+      });
+      return undefined;
+    }
+    return kinds.filter(known);
+  };
+  const patch = (value: string | undefined): PatchChoice | undefined => {
+    if (value === undefined) return undefined;
+    if (value === 'auto') return 'auto';
+    const match = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(value);
+    if (!match) {
+      problems.push({
+        field: '--patch',
+        message: `must be auto or TARGET:SOURCE, two checkpoint steps (e.g. 1000:7500 runs step 1000 with activations from step 7500), got "${value}"`,
+      });
+      return undefined;
+    }
+    return { target: Number(match[1]), source: Number(match[2]) };
+  };
   const options: AnalyzeRunOptions = {
     every: integer('--every', opts.every, 1, 1_000_000),
     steps: list('--steps', opts.steps, 0),
@@ -144,6 +184,8 @@ function parseOptions(opts: AnalyzeCliOptions): ParsedCliOptions {
     hessianTop: integer('--hessian-top', opts.hessianTop, 1, 100),
     hessianDtype: dtype as HessianDtype,
     pruneSteps: choice('--prune-steps', opts.pruneSteps),
+    ablate: ablate(opts.ablate),
+    patch: patch(opts.patch),
     force: opts.force ?? false,
   };
   if (options.every !== undefined && options.steps !== undefined) {
@@ -219,9 +261,7 @@ export function formatSummary(
         : keys.source === 'embedding'
           ? `sparse embedding spectrum at step ${keys.from_step}, gap ${fmt(keys.gap_ratio, 1)}`
           : `embedding spectrum not sparse at step ${keys.from_step} (gap ${fmt(keys.gap_ratio, 2)}): all frequencies`;
-    lines.push(
-      `  key frequencies: ${keys.frequencies.length > 12 ? `${keys.frequencies.length} frequencies` : keys.frequencies.join(', ')} (${how})`,
-    );
+    lines.push(`  key frequencies: ${frequencyList(keys.frequencies)} (${how})`);
   }
   lines.push('');
   lines.push(
@@ -285,6 +325,49 @@ export function formatSummary(
       );
     }
   }
+  if (doc.ablation) lines.push('', ...formatAblation(doc.ablation));
+  if (doc.patching) lines.push('', ...formatPatching(doc.patching));
   for (const note of doc.notes) lines.push(`  note: ${note}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Frequencies as a list, or their count when there are many (a key set of "all"). */
+function frequencyList(frequencies: readonly number[]): string {
+  return frequencies.length > 12 ? `${frequencies.length} frequencies` : frequencies.join(', ');
+}
+
+/** One row of losses and accuracies under a label. */
+function lossRow(label: string, l: CheckpointLosses, width: number): string {
+  return [
+    `    ${label.padEnd(width)}`,
+    fmt(l.train_acc).padStart(9),
+    fmt(l.test_acc).padStart(9),
+    fmt(l.train_loss, 4).padStart(11),
+    fmt(l.test_loss, 4).padStart(10),
+  ].join(' ');
+}
+
+function formatAblation(a: NonNullable<AnalysisDocument['ablation']>): string[] {
+  const width = 28;
+  return [
+    `  frequency ablation at step ${a.step} (key frequencies ${frequencyList(a.key_frequencies)}; through ${a.site}, constant kept):`,
+    `    ${''.padEnd(width)} train acc  test acc  train loss  test loss`,
+    lossRow('unablated', a.unablated, width),
+    lossRow('key frequencies only', a.key_only, width),
+    lossRow('key frequencies removed', a.without_key, width),
+  ];
+}
+
+function formatPatching(p: NonNullable<AnalysisDocument['patching']>): string[] {
+  const width = Math.max(24, ...p.sites.map((s) => s.site.length + 2));
+  const restored = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
+  return [
+    `  activation patching: step ${p.target_step} run with one site from step ${p.source_step} (test acc ${fmt(p.baseline.target.test_acc)} unpatched, ${fmt(p.baseline.source.test_acc)} at step ${p.source_step}):`,
+    `    ${'site'.padEnd(width)} train acc  test acc  train loss  test loss  restored (test acc, loss)`,
+    lossRow(`none (step ${p.target_step})`, p.baseline.target, width),
+    ...p.sites.map(
+      (s) =>
+        `${lossRow(s.site, s, width)}  ${restored(s.restored_test_acc).padStart(8)}, ${restored(s.restored_test_loss)}`,
+    ),
+  ];
 }

@@ -2,14 +2,24 @@ import { ForwardArena } from '../engine/forward-arena.ts';
 import { gather, gatherSum, linear, reshape } from '../engine/ops.ts';
 import type { DType, Tensor } from '../engine/tensor.ts';
 import { Rng } from '../util/rng.ts';
+import { type ForwardOptions, HookedPass, type HookPoint, isHooked } from './hooks.ts';
+import { hookedMlpBody, mlpHookPoints } from './mlp-hooked.ts';
 import type { Model, ModelIO } from './model.ts';
 import { ParamStore } from './params.ts';
+import type { ModelRoles } from './roles.ts';
 import type { MlpSpec } from './spec.ts';
+
+/** The parameters before the output layer, by place in the network. */
+export interface MlpWeights {
+  embed?: Tensor;
+  layers: Array<{ w: Tensor; b: Tensor }>;
+}
 
 /**
  * Multi-layer perceptron over the concatenated input tokens. With one-hot inputs the first layer
  * is a [T·V, width] matrix applied to the concatenated one-hot vectors, computed as T row
  * look-ups; with embedded inputs a learned [V, embed_dim] table is concatenated per position.
+ * With options, forward takes the hooked path instead (mlp-hooked.ts).
  */
 export class Mlp implements Model {
   readonly params: Map<string, Tensor>;
@@ -18,10 +28,11 @@ export class Mlp implements Model {
   private readonly layers: Array<{ w: Tensor; b: Tensor }> = [];
   private readonly out: { w: Tensor; b: Tensor };
   private readonly activations: ForwardArena;
+  private readonly points: readonly HookPoint[];
 
   constructor(
     private readonly spec: MlpSpec,
-    private readonly io: ModelIO,
+    readonly io: ModelIO,
     seed: number,
     dtype: DType = 'f32',
   ) {
@@ -45,11 +56,36 @@ export class Mlp implements Model {
     };
     this.params = store.tensors;
     this.activations = new ForwardArena(dtype);
+    this.points = mlpHookPoints(spec, io);
   }
 
-  forward(tokens: Int32Array, batch: number): Tensor {
+  hookPoints(): readonly HookPoint[] {
+    return this.points;
+  }
+
+  roles(): ModelRoles {
+    const first = this.layers[0];
+    return {
+      input: this.embed
+        ? { kind: 'embedding', site: 'embed', table: this.embed }
+        : { kind: 'one-hot', site: 'layers.0.pre', table: first.w },
+      firstLayer: this.embed ? first.w : null,
+      blocks: [],
+      hidden: this.layers.map((_, l) => ({
+        layer: `layers.${l}`,
+        pre: `layers.${l}.pre`,
+        post: `layers.${l}.post`,
+        activation: this.spec.activation,
+      })),
+      unembed: this.out.w,
+      logits: 'logits',
+    };
+  }
+
+  forward(tokens: Int32Array, batch: number, options?: ForwardOptions): Tensor {
     const { seqLen, vocabSize } = this.io;
     if (tokens.length !== batch * seqLen) throw new Error(`forward: expected ${batch}×${seqLen} tokens`);
+    if (isHooked(options)) return this.hookedForward(tokens, batch, options);
     const first = this.layers[0];
     const activation = this.spec.activation;
     const h = this.activations.run(() => {
@@ -67,5 +103,14 @@ export class Mlp implements Model {
     });
     // Outside the arena: the logits outlive the next forward pass.
     return linear(h, this.out.w, this.out.b);
+  }
+
+  /** The hooked path (mlp-hooked.ts), in the arena unless it caches (as Transformer.hookedForward). */
+  private hookedForward(tokens: Int32Array, batch: number, options: ForwardOptions): Tensor {
+    const pass = new HookedPass(this.points, options, tokens, batch);
+    const weights: MlpWeights = { embed: this.embed, layers: this.layers };
+    const body = () => hookedMlpBody(weights, this.spec, this.io, tokens, batch, pass);
+    const h = options.cache ? body() : this.activations.run(body);
+    return pass.site('logits', linear(h, this.out.w, this.out.b));
   }
 }

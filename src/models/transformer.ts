@@ -2,12 +2,15 @@ import { ForwardArena } from '../engine/forward-arena.ts';
 import { add, causalAttention, layerNorm, linear, matmul, reshape } from '../engine/ops.ts';
 import type { DType, Tensor } from '../engine/tensor.ts';
 import { Rng } from '../util/rng.ts';
+import { type ForwardOptions, HookedPass, type HookPoint, isHooked } from './hooks.ts';
 import type { Model, ModelIO } from './model.ts';
 import { ParamStore } from './params.ts';
 import { EmbeddingRows, type ResidualInput, ResidualRows } from './residual.ts';
+import type { ModelRoles } from './roles.ts';
 import type { TransformerSpec } from './spec.ts';
+import { hookedTransformerBody, transformerHookPoints } from './transformer-hooked.ts';
 
-interface Block {
+export interface Block {
   wq: Tensor;
   wk: Tensor;
   wv: Tensor;
@@ -20,6 +23,14 @@ interface Block {
   ln2?: { gain: Tensor; bias: Tensor };
 }
 
+/** The parameters before the unembedding, by place in the network. */
+export interface TransformerWeights {
+  embed: Tensor;
+  pos: Tensor;
+  blocks: Block[];
+  lnFinal?: { gain: Tensor; bias: Tensor };
+}
+
 /**
  * Decoder-only transformer with learned positions; the answer is read at the last position.
  * Weights are stored [in, out] so every projection is a plain x·W. Initialization follows
@@ -28,6 +39,7 @@ interface Block {
  * logits, so the loss and all gradients are the same as computing every position. Products of the
  * embedding layer's output are table look-ups (see EmbeddingRows). Activations live in the model's
  * arena until its next forward pass (forward-arena.ts); the returned logits are ordinary tensors.
+ * With options, forward takes the hooked path instead (transformer-hooked.ts).
  */
 export class Transformer implements Model {
   readonly params: Map<string, Tensor>;
@@ -37,10 +49,11 @@ export class Transformer implements Model {
   private readonly lnFinal?: { gain: Tensor; bias: Tensor };
   private readonly unembed: Tensor;
   private readonly activations: ForwardArena;
+  private readonly points: readonly HookPoint[];
 
   constructor(
     private readonly spec: TransformerSpec,
-    private readonly io: ModelIO,
+    readonly io: ModelIO,
     seed: number,
     dtype: DType = 'f32',
   ) {
@@ -77,11 +90,40 @@ export class Transformer implements Model {
     this.unembed = matrix('unembed', [d, io.numClasses], d);
     this.params = store.tensors;
     this.activations = new ForwardArena(dtype);
+    this.points = transformerHookPoints(spec, io);
   }
 
-  forward(tokens: Int32Array, batch: number): Tensor {
+  hookPoints(): readonly HookPoint[] {
+    return this.points;
+  }
+
+  roles(): ModelRoles {
+    const { spec } = this;
+    return {
+      input: { kind: 'embedding', site: 'embed', table: this.embed },
+      firstLayer: null,
+      blocks: this.blocks.map((b, l) => ({
+        pattern: `blocks.${l}.attn.pattern`,
+        wv: b.wv,
+        wo: b.wo,
+        win: b.w1,
+        wout: b.w2,
+      })),
+      hidden: this.blocks.map((_, l) => ({
+        layer: `blocks.${l}.mlp`,
+        pre: `blocks.${l}.mlp.pre`,
+        post: `blocks.${l}.mlp.post`,
+        activation: spec.activation,
+      })),
+      unembed: this.unembed,
+      logits: 'logits',
+    };
+  }
+
+  forward(tokens: Int32Array, batch: number, options?: ForwardOptions): Tensor {
     const { seqLen } = this.io;
     if (tokens.length !== batch * seqLen) throw new Error(`forward: expected ${batch}×${seqLen} tokens`);
+    if (isHooked(options)) return this.hookedForward(tokens, batch, options);
     const h = this.activations.run(() => {
       let x: ResidualInput = new EmbeddingRows(this.embed, this.pos, tokens, batch, seqLen);
       for (let l = 0; l < this.blocks.length - 1; l++) {
@@ -92,6 +134,24 @@ export class Transformer implements Model {
     });
     // Outside the arena: the logits outlive the next forward pass.
     return matmul(h, this.unembed);
+  }
+
+  /**
+   * The hooked path (transformer-hooked.ts). Cached activations must outlive the next forward pass,
+   * so a pass that caches runs on the heap; one that only hooks runs in the arena (the fast path's
+   * storage, without copies in and out of wasm memory). The logits are made outside it, as in forward.
+   */
+  private hookedForward(tokens: Int32Array, batch: number, options: ForwardOptions): Tensor {
+    const pass = new HookedPass(this.points, options, tokens, batch);
+    const weights: TransformerWeights = {
+      embed: this.embed,
+      pos: this.pos,
+      blocks: this.blocks,
+      lnFinal: this.lnFinal,
+    };
+    const body = () => hookedTransformerBody(weights, this.spec, this.io, tokens, batch, pass);
+    const last = options.cache ? body() : this.activations.run(body);
+    return pass.site('logits', matmul(last, this.unembed));
   }
 
   /** One block over the residual stream x; returns rows [B·queries, D] for the last `queries` positions. */
