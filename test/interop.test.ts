@@ -7,14 +7,14 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { RunConfigInput } from '../src/config/schema.ts';
 import { noGrad } from '../src/engine/tensor.ts';
-import { createFilledRunFolder } from '../src/interop/staged-run.ts';
 import { parseHookedTransformerConfig } from '../src/interop/tl-config.ts';
 import { withoutBuffers } from '../src/interop/tl-file.ts';
 import { fromTransformerLens, toTransformerLens } from '../src/interop/tl-weights.ts';
 import { buildModel, type TransformerSpec } from '../src/models/index.ts';
-import { decodeCheckpoint, loadParams } from '../src/runner/checkpoint.ts';
 import { startRun } from '../src/runner/session.ts';
+import { decodeCheckpoint, loadParams } from '../src/runs/checkpoint.ts';
 import {
+  createFilledRunFolder,
   decodeSafetensors,
   encodeSafetensors,
   openRun,

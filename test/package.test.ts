@@ -9,7 +9,15 @@ import { tempDirs } from './helpers/temp-dirs.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const tmp = tempDirs('package');
-const DEV_ONLY = ['tsx', 'typescript', 'vite', '@biomejs/biome', 'assemblyscript', 'playwright-core', 'esbuild'];
+const DEV_ONLY = [
+  'tsx',
+  'typescript',
+  'vite',
+  '@biomejs/biome',
+  'assemblyscript',
+  'playwright-core',
+  'esbuild',
+];
 
 function sh(command: string, args: string[], cwd: string, timeoutMs: number) {
   const r = spawnSync(command, args, {

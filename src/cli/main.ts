@@ -38,6 +38,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> 
     summary: 'learning curves and weight norms of runs as SVG and PNG',
     load: async () => (await import('./plot.ts')).registerPlot,
   },
+  export: {
+    summary: "a run's checkpoint with TransformerLens's names and shapes, plus its HookedTransformerConfig",
+    load: async () => (await import('./export.ts')).registerExport,
+  },
+  import: {
+    summary: 'TransformerLens checkpoints as a run folder that analyze and detect work on',
+    load: async () => (await import('./import.ts')).registerImport,
+  },
   serve: {
     summary: 'live dashboard of a runs directory',
     load: async () => (await import('./serve.ts')).registerServe,

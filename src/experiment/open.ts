@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { parseRunConfig, type RunConfig } from '../config/schema.ts';
 import type { Model } from '../models/index.ts';
-import { decodeCheckpoint, loadParams } from '../runner/checkpoint.ts';
+import { decodeCheckpoint, loadParams } from '../runs/checkpoint.ts';
 import { RUN_FILES, type RunFolder, readJsonFile } from '../runs/index.ts';
 import { UsageError } from '../util/errors.ts';
 import { buildExperiment, type Experiment } from './build.ts';

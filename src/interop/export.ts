@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GROKLAB_VERSION, parseRunConfig } from '../config/schema.ts';
 import type { ModelIO } from '../models/index.ts';
-import { decodeCheckpoint } from '../runner/checkpoint.ts';
+import { decodeCheckpoint } from '../runs/checkpoint.ts';
 import {
   encodeSafetensors,
   type RunFolder,

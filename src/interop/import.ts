@@ -6,27 +6,23 @@
 import { applyOverrides, type Override } from '../config/overrides.ts';
 import { parseRunConfig, type RunConfig } from '../config/schema.ts';
 import { getKernels } from '../engine/kernels-default.ts';
+import { buildExperiment } from '../experiment/build.ts';
 import type { ModelIO, TransformerSpec } from '../models/index.ts';
-import { encodeCheckpoint } from '../runner/checkpoint.ts';
+import { encodeCheckpoint } from '../runs/checkpoint.ts';
 import {
+  checkRunIdFree,
+  createFilledRunFolder,
   type MetricsRecord,
   newRunId,
   type RunFolder,
   rewriteMetrics,
   type StoredTensor,
 } from '../runs/index.ts';
-import {
-  buildTask,
-  makeSplit,
-  type Split,
-  splitFromJson,
-  splitToJson,
-  type TaskData,
-} from '../tasks/index.ts';
+import { type Split, splitFromJson, splitToJson, type TaskData } from '../tasks/index.ts';
 import type { EvalRecord } from '../train/trainer.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
 import { CheckpointEvaluator } from './evaluate.ts';
-import { checkRunIdFree, createFilledRunFolder } from './staged-run.ts';
+
 import { checkpointSteps } from './steps.ts';
 import { parseHookedTransformerConfig } from './tl-config.ts';
 import { readTensorFile } from './tl-file.ts';
@@ -159,21 +155,17 @@ export function importTransformerLens(request: ImportRequest): ImportOutcome {
 
   const givenSplit = request.split === undefined ? undefined : splitFromJson(request.split);
   const config = runConfig(request, spec, steps, givenSplit);
-  const task = buildTask(config.task);
-  checkSizes(io, task);
-  const split =
-    request.split === undefined
-      ? makeSplit(task.numExamples, config.task.train_fraction, config.split_seed)
-      : splitFromJson(request.split, task.numExamples);
+  const experiment = buildExperiment(config, request.split);
+  checkSizes(io, experiment.task);
 
   const id = request.id ?? newRunId('import', request.runsDir);
   const records: EvalRecord[] = [];
   const run = createFilledRunFolder(
     request.runsDir,
     id,
-    { config: config as unknown as Record<string, unknown>, split: splitToJson(split) },
+    { config: config as unknown as Record<string, unknown>, split: splitToJson(experiment.split) },
     (staged) => {
-      const evaluator = new CheckpointEvaluator(config, task, split);
+      const evaluator = new CheckpointEvaluator(experiment);
       for (const { step, params } of checkpoints) {
         records.push(evaluator.evaluate(params, step));
         const state = { step, wallSeconds: 0, optimizer: { tensors: new Map(), updates: 0 } };

@@ -2,6 +2,7 @@ import { applyOverrides, type Override } from '../config/overrides.ts';
 import { parseRunConfig, type RunConfig } from '../config/schema.ts';
 import { getKernels } from '../engine/kernels-default.ts';
 import { buildExperiment, type Experiment } from '../experiment/build.ts';
+import { decodeCheckpoint, encodeCheckpoint, loadParams } from '../runs/checkpoint.ts';
 import {
   createRunFolder,
   isInterrupted,
@@ -17,7 +18,6 @@ import { splitToJson } from '../tasks/index.ts';
 import type { TrainSpec } from '../train/spec.ts';
 import { type EvalRecord, type StopReason, type Trainer, TrainingDiverged } from '../train/trainer.ts';
 import { UsageError } from '../util/errors.ts';
-import { decodeCheckpoint, encodeCheckpoint, loadParams } from './checkpoint.ts';
 
 export interface RunHooks {
   /** Once training is about to start (or continue) at `step` of `totalSteps`, in run `runId`. */

@@ -1,6 +1,6 @@
 import type { Model } from '../models/model.ts';
-import { decodeSafetensors, encodeSafetensors, type StoredTensor } from '../runs/safetensors.ts';
 import type { TrainerState } from '../train/trainer.ts';
+import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safetensors.ts';
 
 /**
  * Checkpoint layout (safetensors): `param.<name>` for every model parameter (float32, the model's

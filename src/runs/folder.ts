@@ -177,6 +177,45 @@ export function resolveRunFolder(arg: string, runsDir: string): RunFolder {
   });
 }
 
+/** UsageError (field `flag`) when `runsDir/<id>` is taken. */
+export function checkRunIdFree(runsDir: string, id: string, flag: string): void {
+  validateRunId(id);
+  if (fs.existsSync(path.join(runsDir, id))) {
+    throw new UsageError({
+      field: flag,
+      message: `run "${id}" already exists in ${runsDir}; choose another id`,
+    });
+  }
+}
+
+/**
+ * A run folder that appears complete or not at all, for commands that write more than
+ * createRunFolder does (checkpoints, metrics, a final status): the folder is created and filled in a
+ * hidden staging folder beside the runs, then renamed into place.
+ */
+export function createFilledRunFolder(
+  runsDir: string,
+  id: string,
+  contents: RunContents,
+  fill: (run: RunFolder) => void,
+): RunFolder {
+  // Dot-prefixed, so run listings skip it; the pid keeps concurrent imports apart.
+  const staging = path.join(runsDir, `.${id}.staging-${process.pid}`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  try {
+    fill(createRunFolder(staging, id, contents));
+    const finalDir = path.join(runsDir, id);
+    if (fs.existsSync(finalDir))
+      throw new UsageError({ field: 'run', message: `run "${id}" appeared in ${runsDir} meanwhile` });
+    // rename() cannot replace a non-empty folder, so a run created meanwhile is never clobbered.
+    fs.renameSync(path.join(staging, id), finalDir);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  fsyncDir(runsDir);
+  return new RunFolder(runsDir, id);
+}
+
 /** One run folder on disk. Methods read and write it directly; nothing is cached. */
 export class RunFolder {
   readonly id: string;

@@ -1,5 +1,8 @@
 export { fsyncDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from './atomic.ts';
+export { type DecodedCheckpoint, decodeCheckpoint, encodeCheckpoint, loadParams } from './checkpoint.ts';
 export {
+  checkRunIdFree,
+  createFilledRunFolder,
   createRunFolder,
   listRuns,
   newRunId,
