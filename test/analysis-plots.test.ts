@@ -5,12 +5,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { AnalysisDocument } from '../src/analysis/index.ts';
-import { registerAnalyze } from '../src/cli/analyze.ts';
 import type { RunConfigInput } from '../src/config/schema.ts';
 import { plotAnalysis, readAnalysisDocument } from '../src/plots/analysis.ts';
 import {
@@ -27,6 +24,7 @@ import {
 import { resumeRun, startRun } from '../src/runner/session.ts';
 import { openRun } from '../src/runs/index.ts';
 import { UsageError } from '../src/util/errors.ts';
+import { analyzeCli } from './helpers/analyze-cli.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
@@ -34,21 +32,6 @@ import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 type Loose = any;
 
 const tmpDir = tempDirs('analysis-plots');
-
-/** Runs `groklab analyze ARGS` in process; returns what it printed. */
-async function analyzeCli(args: string[]): Promise<string> {
-  let text = '';
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  const program = new Command('groklab').exitOverride();
-  registerAnalyze(program, sink, sink);
-  await program.parseAsync(['analyze', ...args], { from: 'user' });
-  return text;
-}
 
 function readDoc(runDir: string): AnalysisDocument {
   return JSON.parse(fs.readFileSync(path.join(runDir, 'analysis', 'analysis.json'), 'utf8'));

@@ -3,9 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import {
   type AnalysisDocument,
   analyzeRun,
@@ -36,7 +34,6 @@ import {
   trigCoefficients,
   weightNorms,
 } from '../src/analysis/index.ts';
-import { registerAnalyze } from '../src/cli/analyze.ts';
 import type { RunConfigInput } from '../src/config/schema.ts';
 import { noGrad, type Tensor } from '../src/engine/tensor.ts';
 import { buildModel, type ModelSpec } from '../src/models/index.ts';
@@ -46,6 +43,7 @@ import { buildTask } from '../src/tasks/index.ts';
 import { selectExamples } from '../src/train/data.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { analyzeCli } from './helpers/analyze-cli.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
@@ -715,19 +713,7 @@ describe('groklab analyze on a real run', () => {
   });
 
   it('the CLI reports bad options as usage errors and prints the summary', async () => {
-    const runCli = async (args: string[]) => {
-      let text = '';
-      const sink = new Writable({
-        write(chunk, _enc, done) {
-          text += String(chunk);
-          done();
-        },
-      });
-      const program = new Command('groklab').exitOverride();
-      registerAnalyze(program, sink, sink);
-      await program.parseAsync(['analyze', ...args], { from: 'user' });
-      return text;
-    };
+    const runCli = analyzeCli;
     for (const bad of [
       ['tiny', '--runs-dir', runsDir, '--every', '0'],
       ['tiny', '--runs-dir', runsDir, '--hessian-dtype', 'f16'],

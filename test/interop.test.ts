@@ -25,7 +25,7 @@ import {
 import { buildTask } from '../src/tasks/index.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
-import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
+import { TINY_NANDA_TRANSFORMER, tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
 const bin = path.resolve(import.meta.dirname, '../bin/groklab.mjs');
 const PYTHON = '/usr/bin/python3';
@@ -61,18 +61,7 @@ function transformerRun(model: Partial<TransformerSpec>, lr: number, steps: numb
   return {
     seed: 1,
     task: { kind: 'modular', op: 'add', p: 23, train_fraction: 0.6 },
-    model: {
-      kind: 'transformer',
-      layers: 1,
-      d_model: 32,
-      heads: 4,
-      d_mlp: 128,
-      activation: 'relu',
-      layernorm: 'none',
-      init_scale: 1,
-      init: 'nanda',
-      ...model,
-    },
+    model: { ...TINY_NANDA_TRANSFORMER, ...model },
     train: { ...tinyGrokkingConfig().train, lr, steps, warmup_steps: 10 },
     eval: { every: 50, log_points_per_decade: 0, checkpoint_every: 50 },
   };

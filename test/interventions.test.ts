@@ -3,9 +3,7 @@
 // answers are known: removing the key frequencies destroys test accuracy, removing the others barely
 // matters; patching the logits restores the source checkpoint exactly, patching nothing does not.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import {
   type AnalysisDocument,
   analyzeRun,
@@ -15,7 +13,6 @@ import {
   hookedLogits,
   otherFrequencies,
 } from '../src/analysis/index.ts';
-import { registerAnalyze } from '../src/cli/analyze.ts';
 import { main } from '../src/cli/main.ts';
 import type { RunConfigInput } from '../src/config/schema.ts';
 import { buildModel, type ModelIO, type ModelSpec } from '../src/models/index.ts';
@@ -23,8 +20,9 @@ import { startRun } from '../src/runner/session.ts';
 import type { RunFolder } from '../src/runs/index.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { analyzeCli } from './helpers/analyze-cli.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
-import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
+import { TINY_NANDA_TRANSFORMER, tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
 const tmpDir = tempDirs('interventions');
 
@@ -106,17 +104,7 @@ describe('frequency ablation of the embedding', () => {
 function groksWithKeyFrequencies(): RunConfigInput {
   return {
     ...tinyGrokkingConfig({
-      model: {
-        kind: 'transformer',
-        layers: 1,
-        d_model: 32,
-        heads: 4,
-        d_mlp: 128,
-        activation: 'relu',
-        layernorm: 'none',
-        init_scale: 1,
-        init: 'nanda',
-      },
+      model: TINY_NANDA_TRANSFORMER,
       train: { steps: 600, lr: 3e-3 },
       eval: { every: 10, checkpoint_every: 100 },
     }),
@@ -182,20 +170,8 @@ describe('ablation and patching on a grokked transformer run', () => {
   });
 
   it('the CLI prints both, keeps them on a later plain analyze, and rejects bad values with exit code 2', async () => {
-    const runCli = async (args: string[]) => {
-      let text = '';
-      const sink = new Writable({
-        write(chunk, _enc, done) {
-          text += String(chunk);
-          done();
-        },
-      });
-      const program = new Command('groklab').exitOverride();
-      registerAnalyze(program, sink, sink);
-      const quick = ['--quiet', '--no-plots', '--hessian-steps', 'none', '--prune-steps', 'none'];
-      await program.parseAsync(['analyze', run.dir, ...quick, ...args], { from: 'user' });
-      return text;
-    };
+    const quick = ['--quiet', '--no-plots', '--hessian-steps', 'none', '--prune-steps', 'none'];
+    const runCli = (args: string[]) => analyzeCli([run.dir, ...quick, ...args]);
     const text = await runCli([
       '--ablate',
       'freq',

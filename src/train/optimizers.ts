@@ -1,6 +1,7 @@
+import { KERNELS } from '../engine/kernel-table/index.ts';
 import type { AdamCoefficients } from '../engine/kernels.ts';
 import { arrayKernels } from '../engine/ops/arrays.ts';
-import type { Data, Tensor } from '../engine/tensor.ts';
+import type { Tensor } from '../engine/tensor.ts';
 import type { TrainSpec } from './spec.ts';
 
 /**
@@ -89,19 +90,9 @@ class Adam extends BaseOptimizer {
       const v = this.slot(name, 'exp_avg_sq');
       const arrays = arrayKernels(w, g);
       if (arrays) arrays.adamUpdate(w, g as Float32Array, m, v, c);
-      else adamLoop(w, g, m, v, c);
+      // Without wasm: the kernel's TypeScript reference, which gives the same bits.
+      else KERNELS.adamUpdate.reference(w, g, m, v, c);
     }
-  }
-}
-
-/** The update in TypeScript, float64 arithmetic; the wasm kernel (adamUpdate) gives the same bits. */
-function adamLoop(w: Float32Array, g: Data, m: Float32Array, v: Float32Array, c: AdamCoefficients): void {
-  const { beta1, beta2, l2, shrink, stepSize, sqrtBias2, eps } = c;
-  for (let i = 0; i < w.length; i++) {
-    const gi = g[i] + l2 * w[i];
-    m[i] = beta1 * m[i] + (1 - beta1) * gi;
-    v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-    w[i] = w[i] * shrink - (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBias2 + eps);
   }
 }
 

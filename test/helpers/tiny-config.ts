@@ -44,3 +44,16 @@ export function tinyGrokkingConfig(
     eval: { every: 10, log_points_per_decade: 5, checkpoint_every: 100, ...options.eval },
   };
 }
+
+/** A 1-layer transformer in Nanda et al.'s layout (no LayerNorm, ReLU, their init), d 32, 4 heads. */
+export const TINY_NANDA_TRANSFORMER = {
+  kind: 'transformer',
+  layers: 1,
+  d_model: 32,
+  heads: 4,
+  d_mlp: 128,
+  activation: 'relu',
+  layernorm: 'none',
+  init_scale: 1,
+  init: 'nanda',
+} as const satisfies RunConfigInput['model'];
