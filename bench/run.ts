@@ -131,7 +131,8 @@ console.log(
 );
 const rounded = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
 const nanda = ours.get('nanda-113') ?? [];
-if (!peerAvailable)
+if (!withPeer) console.log('PyTorch peer: not run (--no-peer)');
+else if (!peerAvailable)
   console.log('PyTorch peer: not available (apt-get install -y python3-torch libopenblas0-pthread)');
 else if (nanda.length > 0) {
   console.log(`groklab nanda-113 rounds: ${rounded(nanda)}`);
