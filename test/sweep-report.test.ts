@@ -238,6 +238,27 @@ describe('claim checks on hand-made rows', () => {
     assert.match(c['goldilocks-fraction'].why, /axis missing/);
   });
 
+  it('the delay fit counts runs whose plateau climbed before the jump (above-chance-plateau), and says how many', () => {
+    // The smallest γ's runs climbed partway before their jump: still a delay after memorizing.
+    const climbed = wdRows.map((r) =>
+      r.values[WD] === 0.25 ? { ...r, verdict: 'above-chance-plateau' as const } : r,
+    );
+    const fit = byId({ axes: wdAxes, rows: climbed, thresholds })['delay-inverse-decay'];
+    assert.equal(fit.status, 'held', fit.why);
+    const group = (fit.numbers.groups as Array<{ a: number; points: number; plateau_climbed: number }>)[0];
+    close(group.a, 100, 'a', 1e-9);
+    assert.deepEqual([group.points, group.plateau_climbed], [6, 2]);
+    assert.match(fit.why, /6 runs, 2 of them above-chance-plateau/);
+    // Runs that never generalized add no point, whatever their verdict.
+    const none = wdRows.map((r) => (r.values[WD] === 0.25 ? { ...r, verdict: 'gradual' as const } : r));
+    const fewer = (
+      byId({ axes: wdAxes, rows: none, thresholds })['delay-inverse-decay'].numbers.groups as Array<{
+        points: number;
+      }>
+    )[0];
+    assert.equal(fewer.points, 4);
+  });
+
   it('says "not held" when the data contradict a claim', () => {
     // γ = 0 groks; the delay grows with γ; the largest γ still memorizes.
     const rows = wdRows.map((r) => {

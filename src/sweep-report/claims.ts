@@ -4,7 +4,8 @@
  *
  *   no-decay-no-grok       γ = 0: no run groks within its budget
  *   delay-inverse-decay    moderate γ > 0: the delay Δt = t_grok − t_mem shrinks roughly as 1/γ
- *                          (least squares Δt = a/γ + b with a > 0 and R² ≥ FIT_R2_MIN)
+ *                          (least squares Δt = a/γ + b with a > 0 and R² ≥ FIT_R2_MIN), over the
+ *                          runs that generalized after memorizing (DELAYED_VERDICTS)
  *   too-much-decay-no-fit  the largest γ: train accuracy never reaches the memorization threshold
  *   goldilocks-fraction    training fraction: too little data, no generalization; too much,
  *                          generalization without a delay; grokking in between
@@ -222,6 +223,8 @@ interface InverseFitGroup {
   group: string;
   gammas: number[];
   points: number;
+  /** How many of the points are above-chance-plateau runs (the plateau climbed before the jump). */
+  plateau_climbed: number;
   a: number | null;
   b: number | null;
   r2: number | null;
@@ -230,11 +233,20 @@ interface InverseFitGroup {
   held: boolean | null;
 }
 
-/** The Δt = a/γ + b fit of one group's grokked runs with γ > 0 (used by the claim and the plot). */
+/**
+ * Runs that memorized, then generalized later: the delay Δt is theirs whether the test accuracy sat
+ * flat before the jump (grokked) or climbed partway first (above-chance-plateau). Only the plateau's
+ * shape tells the two apart; both have a delay to fit.
+ */
+export const DELAYED_VERDICTS: ReadonlySet<string> = new Set(['grokked', 'above-chance-plateau']);
+
+/** The Δt = a/γ + b fit of one group's delayed runs with γ > 0 (used by the claim and the plot). */
 export function inverseDecayFit(rows: readonly SweepRunRow[]): Omit<InverseFitGroup, 'group'> {
   const points = rows.filter(
     (r) =>
-      r.verdict === 'grokked' && (numericValue(r, WEIGHT_DECAY_AXIS) ?? 0) > 0 && r.gap_crossing !== null,
+      DELAYED_VERDICTS.has(r.verdict ?? '') &&
+      (numericValue(r, WEIGHT_DECAY_AXIS) ?? 0) > 0 &&
+      r.gap_crossing !== null,
   );
   const gammas = points.map((r) => numericValue(r, WEIGHT_DECAY_AXIS) as number);
   const gaps = points.map((r) => r.gap_crossing as number);
@@ -245,6 +257,7 @@ export function inverseDecayFit(rows: readonly SweepRunRow[]): Omit<InverseFitGr
   return {
     gammas: distinct,
     points: points.length,
+    plateau_climbed: points.filter((r) => r.verdict !== 'grokked').length,
     a: fit?.a ?? null,
     b: fit?.b ?? null,
     r2: fit?.r2 ?? null,
@@ -256,7 +269,8 @@ export function inverseDecayFit(rows: readonly SweepRunRow[]): Omit<InverseFitGr
 function describeFit(g: InverseFitGroup): string {
   const where = g.group ? ` at ${g.group}` : '';
   const b = g.b ?? 0;
-  return `Δt = ${fmt(g.a)}/γ ${b < 0 ? '−' : '+'} ${fmt(Math.abs(b))}${where} (R² ${fmt(g.r2)}, ${g.points} runs, γ ${g.gammas.map(fmt).join(', ')}; log-log slope ${fmt(g.exponent)})`;
+  const climbed = g.plateau_climbed > 0 ? `, ${g.plateau_climbed} of them above-chance-plateau` : '';
+  return `Δt = ${fmt(g.a)}/γ ${b < 0 ? '−' : '+'} ${fmt(Math.abs(b))}${where} (R² ${fmt(g.r2)}, ${g.points} runs${climbed}, γ ${g.gammas.map(fmt).join(', ')}; log-log slope ${fmt(g.exponent)})`;
 }
 
 function delayInverseDecay({ axes, rows }: ClaimContext): ClaimCheck {
@@ -276,7 +290,7 @@ function delayInverseDecay({ axes, rows }: ClaimContext): ClaimCheck {
     return result(
       id,
       'not tested',
-      `fewer than ${MIN_VALUES_FOR_TREND} weight decays γ > 0 with grokked finished runs to fit (grokked: ${seen.join('; ')})${notDoneNote(rows, done)}`,
+      `fewer than ${MIN_VALUES_FOR_TREND} weight decays γ > 0 with finished runs that generalized after memorizing (grokked or above-chance-plateau) to fit (${seen.join('; ')})${notDoneNote(rows, done)}`,
       numbers,
     );
   }

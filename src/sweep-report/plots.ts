@@ -20,6 +20,7 @@ import {
 import type { AxisValue } from '../sweep/manifest.ts';
 import { UsageError } from '../util/errors.ts';
 import {
+  DELAYED_VERDICTS,
   fmt,
   groupLabel,
   inverseDecayFit,
@@ -288,10 +289,15 @@ function gapVersusDecay(name: string, g: Gathered): PlannedPlot | SkippedPlot {
   const groupOf = grouping(keys);
   const done = g.rows.filter(isDone);
   const isPoint = (r: SweepRunRow) =>
-    r.verdict === 'grokked' && (numeric(r, WEIGHT_DECAY_AXIS) ?? 0) > 0 && r.gap_crossing !== null;
+    DELAYED_VERDICTS.has(r.verdict ?? '') &&
+    (numeric(r, WEIGHT_DECAY_AXIS) ?? 0) > 0 &&
+    r.gap_crossing !== null;
   const usable = done.filter(isPoint);
   if (usable.length === 0)
-    return { plot, reason: 'no finished run with γ > 0 grokked: there is no delay to plot' };
+    return {
+      plot,
+      reason: 'no finished run with γ > 0 generalized after memorizing: there is no delay to plot',
+    };
   const groups = [...new Set(usable.map(groupOf.of))];
   const points: GapPoint[] = usable.map((r) => {
     const gamma = numeric(r, WEIGHT_DECAY_AXIS) as number;
@@ -340,7 +346,7 @@ function gapVersusDecay(name: string, g: Gathered): PlannedPlot | SkippedPlot {
   return {
     stem: 'gap-vs-inverse-decay',
     description:
-      'Δt = t_grok − t_mem of each grokked run against 1/γ, with the least-squares fit Δt = a/γ + b',
+      'Δt = t_grok − t_mem of each run that generalized after memorizing (grokked or above-chance-plateau) against 1/γ, with the least-squares fit Δt = a/γ + b',
     spec: gapVersusDecaySpec({
       title: `Sweep ${name}: delay Δt against 1/γ`,
       subtitle: [
