@@ -240,6 +240,10 @@ describe('dashboard in headless Chromium', {
     await page.waitForURL(new RegExp(`/runs/${sweepRuns.high.replace('.', '\\.')}$`));
     await page.waitForSelector(`[data-testid="run-page"][data-run="${sweepRuns.high}"]`);
     assert.ok((await points(page, 'chart-accuracy')) > 0);
+    // A groklab run's task and split give the memorization band, from chance 1/31 upward.
+    await page.waitForSelector('[data-testid="detect-panel"] dt');
+    const detection = (await page.locator('[data-testid="detect-panel"]').textContent()) ?? '';
+    assert.match(detection, /memorization band\s*0\.032–0\.\d{3}/);
     await page.close();
   });
 

@@ -31,7 +31,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> 
     load: async () => (await import('./detect.ts')).registerDetect,
   },
   analyze: {
-    summary: 'why a run grokked: Fourier circuit, progress measures, norms, Hessian, pruning, ablation, patching',
+    summary:
+      'why a run grokked: Fourier circuit, progress measures, norms, Hessian, pruning, ablation, patching',
     load: async () => (await import('./analyze.ts')).registerAnalyze,
   },
   plot: {

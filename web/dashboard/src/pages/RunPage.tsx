@@ -228,9 +228,27 @@ function DetectPanel({ detect, error }: { detect: DetectResult | null; error: st
             )}
           </Field>
         )}
-        <Field label="baseline" title={detect.baseline.detail}>
-          {formatAcc(detect.baseline.value)} <span className="muted">({detect.baseline.source})</span>
-        </Field>
+        {detect.baseline.band ? (
+          <Field
+            label="memorization band"
+            title={`from chance to what memorizing explains: ${detect.baseline.detail}`}
+          >
+            {formatAcc(detect.baseline.band.low)}–{formatAcc(detect.baseline.band.high)}{' '}
+            <span className="muted">({detect.baseline.source})</span>
+          </Field>
+        ) : (
+          <Field label="baseline" title={detect.baseline.detail}>
+            {formatAcc(detect.baseline.value)} <span className="muted">({detect.baseline.source})</span>
+          </Field>
+        )}
+        {detect.plateau && (
+          <Field
+            label="plateau"
+            title={`test accuracy from step ${detect.plateau.from_step} to ${detect.plateau.to_step}`}
+          >
+            {formatAcc(detect.plateau.level)} <span className="muted">{detect.plateau.cause}</span>
+          </Field>
+        )}
         <Field label="final acc">
           train {formatAcc(m.final_train_acc)}, test {formatAcc(m.final_test_acc)}
         </Field>
