@@ -14,7 +14,7 @@ import { buildModel, type TransformerSpec } from '../src/models/index.ts';
 import { startRun } from '../src/runner/session.ts';
 import { decodeCheckpoint, loadParams } from '../src/runs/checkpoint.ts';
 import {
-  createFilledRunFolder,
+  createRunFolder,
   decodeSafetensors,
   encodeSafetensors,
   openRun,
@@ -635,7 +635,7 @@ describe('interop units', () => {
     const dir = tmp();
     assert.throws(
       () =>
-        createFilledRunFolder(dir, 'half', { config: {}, split: {} }, (run) => {
+        createRunFolder(dir, 'half', { config: {}, split: {} }, (run) => {
           run.writeCheckpoint(0, new Uint8Array(8));
           throw new Error('disk full');
         }),

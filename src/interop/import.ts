@@ -11,7 +11,7 @@ import type { ModelIO, TransformerSpec } from '../models/index.ts';
 import { encodeCheckpoint } from '../runs/checkpoint.ts';
 import {
   checkRunIdFree,
-  createFilledRunFolder,
+  createRunFolder,
   type MetricsRecord,
   newRunId,
   type RunFolder,
@@ -145,7 +145,7 @@ function readCheckpoints(request: ImportRequest, spec: TransformerSpec, io: Mode
     .sort((a, b) => a.step - b.step);
 }
 
-/** Validates everything, then writes the run folder in one piece (see createFilledRunFolder). */
+/** Validates everything, then writes the run folder in one piece (see createRunFolder). */
 export function importTransformerLens(request: ImportRequest): ImportOutcome {
   getKernels(); // a bad GROKLAB_KERNELS or GROKLAB_THREADS is reported before any work
   const { spec, io, notes } = parseHookedTransformerConfig(request.tlConfig);
@@ -160,7 +160,7 @@ export function importTransformerLens(request: ImportRequest): ImportOutcome {
 
   const id = request.id ?? newRunId('import', request.runsDir);
   const records: EvalRecord[] = [];
-  const run = createFilledRunFolder(
+  const run = createRunFolder(
     request.runsDir,
     id,
     { config: config as unknown as Record<string, unknown>, split: splitToJson(experiment.split) },

@@ -80,10 +80,16 @@ function alreadyExists(runsDir: string, id: string): UsageError {
 
 /**
  * Makes `runsDir/<id>` with config, split, an empty metrics log, a checkpoints folder and a
- * "running" status. Everything is written into `.<id>.tmp-<pid>` and renamed into place at
- * the end, so the run folder appears complete or not at all. Fails if the id is taken.
+ * "running" status, then lets `fill` write more into it (checkpoints, metrics, a final status:
+ * an import). Everything is written into `.<id>.tmp-<pid>/<id>` and renamed into place at the
+ * end, so the run folder appears complete or not at all. Fails if the id is taken.
  */
-export function createRunFolder(runsDir: string, id: string, contents: RunContents): RunFolder {
+export function createRunFolder(
+  runsDir: string,
+  id: string,
+  contents: RunContents,
+  fill?: (run: RunFolder) => void,
+): RunFolder {
   validateRunId(id);
   if (typeof contents.config !== 'object' || contents.config === null || Array.isArray(contents.config)) {
     throw new Error('run config must be a JSON object');
@@ -92,10 +98,11 @@ export function createRunFolder(runsDir: string, id: string, contents: RunConten
   const finalDir = path.join(runsDir, id);
   if (fs.existsSync(finalDir)) throw alreadyExists(runsDir, id);
 
-  const tmpDir = path.join(runsDir, `.${id}.tmp-${process.pid}`);
+  const staging = path.join(runsDir, `.${id}.tmp-${process.pid}`);
+  const tmpDir = path.join(staging, id);
   // A leftover from an earlier crashed process that had the same pid.
-  fs.rmSync(tmpDir, { recursive: true, force: true });
-  fs.mkdirSync(tmpDir);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(tmpDir, { recursive: true });
   try {
     writeJsonAtomic(path.join(tmpDir, RUN_FILES.config), contents.config);
     writeJsonAtomic(path.join(tmpDir, RUN_FILES.split), contents.split);
@@ -103,6 +110,7 @@ export function createRunFolder(runsDir: string, id: string, contents: RunConten
     fs.mkdirSync(path.join(tmpDir, RUN_FILES.checkpoints));
     const now = new Date();
     writeStatusFile(path.join(tmpDir, RUN_FILES.status), { created_at: now.toISOString() }, now);
+    fill?.(new RunFolder(staging, id));
     fsyncDir(tmpDir);
     // Checked again: another process may have created it meanwhile. rename() only replaces
     // an empty directory, and run folders are never empty, so the rename below cannot
@@ -115,9 +123,8 @@ export function createRunFolder(runsDir: string, id: string, contents: RunConten
       if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM') throw alreadyExists(runsDir, id);
       throw err;
     }
-  } catch (err) {
-    fs.rmSync(tmpDir, { recursive: true, force: true });
-    throw err;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
   }
   fsyncDir(runsDir);
   return new RunFolder(runsDir, id);
@@ -186,34 +193,6 @@ export function checkRunIdFree(runsDir: string, id: string, flag: string): void 
       message: `run "${id}" already exists in ${runsDir}; choose another id`,
     });
   }
-}
-
-/**
- * A run folder that appears complete or not at all, for commands that write more than
- * createRunFolder does (checkpoints, metrics, a final status): the folder is created and filled in a
- * hidden staging folder beside the runs, then renamed into place.
- */
-export function createFilledRunFolder(
-  runsDir: string,
-  id: string,
-  contents: RunContents,
-  fill: (run: RunFolder) => void,
-): RunFolder {
-  // Dot-prefixed, so run listings skip it; the pid keeps concurrent imports apart.
-  const staging = path.join(runsDir, `.${id}.staging-${process.pid}`);
-  fs.rmSync(staging, { recursive: true, force: true });
-  try {
-    fill(createRunFolder(staging, id, contents));
-    const finalDir = path.join(runsDir, id);
-    if (fs.existsSync(finalDir))
-      throw new UsageError({ field: 'run', message: `run "${id}" appeared in ${runsDir} meanwhile` });
-    // rename() cannot replace a non-empty folder, so a run created meanwhile is never clobbered.
-    fs.renameSync(path.join(staging, id), finalDir);
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
-  }
-  fsyncDir(runsDir);
-  return new RunFolder(runsDir, id);
 }
 
 /** One run folder on disk. Methods read and write it directly; nothing is cached. */

@@ -2,7 +2,6 @@ export { fsyncDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from './atom
 export { type DecodedCheckpoint, decodeCheckpoint, encodeCheckpoint, loadParams } from './checkpoint.ts';
 export {
   checkRunIdFree,
-  createFilledRunFolder,
   createRunFolder,
   listRuns,
   newRunId,
