@@ -1,5 +1,3 @@
-/** `groklab analyze RUN`: why the model grokked, measured over its checkpoints (src/analysis). */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -17,7 +15,7 @@ import {
 } from '../analysis/index.ts';
 import { type AnalysisPlots, writeAnalysisCharts } from '../plots/analysis.ts';
 import { checkFormats, type PlotFormat } from '../plots/index.ts';
-import { openRun, RUN_FILES, type RunFolder } from '../runs/index.ts';
+import { resolveRunFolder } from '../runs/index.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
 import { defaultRunsDir } from './defaults.ts';
 
@@ -86,7 +84,7 @@ export function registerAnalyze(
     .option('--quiet', 'no progress output')
     .action(async (runArg: string, opts: AnalyzeCliOptions) => {
       const { analysis, formats } = parseOptions(opts);
-      const run = resolveRun(runArg, opts.runsDir);
+      const run = resolveRunFolder(runArg, opts.runsDir);
       const started = performance.now();
       const say = opts.quiet ? undefined : (message: string) => err.write(`analyze ${run.id}: ${message}\n`);
       const result = analyzeRun(run, { ...analysis, onProgress: say });
@@ -104,14 +102,6 @@ export function registerAnalyze(
             (plots ? formatPlots(plots, path.dirname(result.path)) : ''),
         );
     });
-}
-
-function resolveRun(runArg: string, runsDir: string): RunFolder {
-  const asPath = path.resolve(runArg);
-  if (fs.existsSync(path.join(asPath, RUN_FILES.config))) {
-    return openRun(path.dirname(asPath), path.basename(asPath));
-  }
-  return openRun(runsDir, runArg);
 }
 
 function parseOptions(opts: AnalyzeCliOptions): ParsedCliOptions {
