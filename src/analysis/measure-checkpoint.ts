@@ -2,8 +2,8 @@
 import type { Data } from '../engine/tensor.ts';
 import { noGrad } from '../engine/tensor.ts';
 import type { Model } from '../models/index.ts';
-import { decodeCheckpoint, loadParams } from '../runs/checkpoint.ts';
 import { attentionGrids, summarizeAttention } from './attention.ts';
+import { chunksOf } from './chunks.ts';
 import type { RunContext } from './context.ts';
 import { featureMovement } from './features.ts';
 import { columnEnergies, fourierBasis, type SpectrumSummary, summarizeSpectrum } from './fourier.ts';
@@ -17,7 +17,7 @@ import { fourierViews, type ViewName } from './views.ts';
 
 /** Loads the checkpoint at `step` into the context's float32 model. */
 export function loadCheckpoint(ctx: RunContext, step: number): void {
-  loadParams(ctx.model, decodeCheckpoint(ctx.run.readCheckpoint(step)).params);
+  ctx.experiment.loadCheckpoint(ctx.model, step);
 }
 
 export function lossesOf(ctx: RunContext, logits: ArrayLike<number>): CheckpointLosses {
@@ -34,13 +34,10 @@ export function lossesOf(ctx: RunContext, logits: ArrayLike<number>): Checkpoint
 /** The model's own logits over every example of the task (float32, in chunks). */
 export function allLogits(ctx: RunContext, model: Model = ctx.model): Data {
   const { task } = ctx;
-  const chunk = 4096;
   const out = new Float32Array(task.numExamples * task.numClasses);
   noGrad(() => {
-    for (let start = 0; start < task.numExamples; start += chunk) {
-      const n = Math.min(chunk, task.numExamples - start);
-      const logits = model.forward(task.inputs.subarray(start * task.seqLen, (start + n) * task.seqLen), n);
-      out.set(logits.data, start * task.numClasses);
+    for (const chunk of chunksOf(task.inputs, task.seqLen, task.numExamples)) {
+      out.set(model.forward(chunk.tokens, chunk.count).data, chunk.start * task.numClasses);
     }
   });
   return out;

@@ -12,7 +12,6 @@ import path from 'node:path';
 import { GROKLAB_VERSION } from '../config/schema.ts';
 import { detectRun } from '../measures/index.ts';
 import { buildModel } from '../models/index.ts';
-import { decodeCheckpoint, loadParams } from '../runs/checkpoint.ts';
 import { isInterrupted, type RunFolder, readJsonFile, writeJsonAtomic } from '../runs/index.ts';
 import { UsageError } from '../util/errors.ts';
 import { type RunContext, runContext } from './context.ts';
@@ -230,7 +229,7 @@ function hessianAt(
         : 'f32'
       : options.dtype;
   const model = dtype === 'f64' ? buildModel(ctx.config.model, ctx.io, ctx.config.seed, 'f64') : ctx.model;
-  loadParams(model, decodeCheckpoint(ctx.run.readCheckpoint(step)).params);
+  ctx.experiment.loadCheckpoint(model, step);
   const summary = topHessianEigenvalues(model, ctx.train, ctx.loss, {
     iterations: options.iterations,
     top: options.top,

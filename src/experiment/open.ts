@@ -26,18 +26,23 @@ export function readRunConfig(runDir: string): RunConfig {
 
 export interface RunExperiment extends Experiment {
   run: RunFolder;
-  /** A model with the parameters of the checkpoint at `step`. */
+  /** Loads the parameters of the checkpoint at `step` into `model` (of this experiment's architecture). */
+  loadCheckpoint(model: Model, step: number): void;
+  /** A new model with the parameters of the checkpoint at `step`. */
   modelAt(step: number): Model;
 }
 
 export function openExperiment(run: RunFolder): RunExperiment {
   const experiment = buildExperiment(readRunConfig(run.dir), run.readSplit());
+  const loadCheckpoint = (model: Model, step: number) =>
+    loadParams(model, decodeCheckpoint(run.readCheckpoint(step)).params);
   return {
     ...experiment,
     run,
+    loadCheckpoint,
     modelAt(step) {
       const model = experiment.createModel();
-      loadParams(model, decodeCheckpoint(run.readCheckpoint(step)).params);
+      loadCheckpoint(model, step);
       return model;
     },
   };
