@@ -4,14 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { median } from '../src/measures/smooth.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const COMMANDS = [['--help'], ['presets']];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function timeProcess(args: string[]): number {
   const t0 = performance.now();

@@ -10,6 +10,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { jsKernels, type Kernels } from '../src/engine/kernels.ts';
 import { wasmKernels } from '../src/engine/kernels-node.ts';
+import { median } from '../src/measures/smooth.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const { values } = parseArgs({
@@ -33,12 +34,6 @@ const COMBOS: Array<[boolean, boolean]> = [
   [true, false],
   [true, true],
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
 
 /** "median (best)" GFLOP/s from call times in ms. */
 function cell(flop: number, times: number[]): string {

@@ -16,6 +16,7 @@ import { WasmKernels } from '../src/engine/kernels.ts';
 import { getKernels } from '../src/engine/kernels-default.ts';
 import { matmulFlops } from '../src/engine/ops/matmul.ts';
 import { buildExperiment } from '../src/experiment/build.ts';
+import { median } from '../src/measures/smooth.ts';
 import type { Trainer } from '../src/train/trainer.ts';
 import { benchCliStartup } from './cli-startup.ts';
 
@@ -29,11 +30,6 @@ const rounds = Number(option('rounds', '3'));
 const presets = option('presets', 'nanda-113,power-97,mlp-97,demo').split(',');
 const withPeer = !args.includes('--no-peer');
 const withCli = !args.includes('--no-cli');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function trainerFor(name: string): Trainer {
   return buildExperiment(parseRunConfig(PRESETS[name].config)).createTrainer();
