@@ -335,3 +335,18 @@ test('formatSeconds rounds before it splits into units', async () => {
     '-',
   ]);
 });
+
+test('help lists every command, and each command describes itself when loaded on its own', () => {
+  const runsDir = tmp();
+  const list = groklab(['--help'], runsDir);
+  assert.equal(list.code, 0);
+  for (const name of ['train', 'resume', 'runs', 'presets', 'detect', 'analyze', 'export', 'import', 'sweep'])
+    assert.match(list.stdout, new RegExp(`^  ${name} `, 'm'));
+  const summaryOnly = groklab(['train', '--help'], runsDir);
+  assert.match(
+    summaryOnly.stdout,
+    /\n\ntrain a model from a preset \(or a config file\) into a new run folder\n/,
+  );
+  const ownDescription = groklab(['help', 'analyze'], runsDir);
+  assert.match(ownDescription.stdout, /measure why a run grokked, over its checkpoints/);
+});

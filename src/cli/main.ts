@@ -8,7 +8,10 @@ import { CommandExit, UsageError } from '../util/errors.ts';
 
 type Register = (program: Command) => void;
 
-/** Every command: the one-line summary `groklab --help` lists, and the module that defines it. */
+/**
+ * Every command: the one-line summary `groklab --help` lists (also its description unless its
+ * module gives a longer one), and the module that defines it.
+ */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> }> = {
   train: {
     summary: 'train a model from a preset (or a config file) into a new run folder',
@@ -84,6 +87,9 @@ export async function main(argv: string[]): Promise<number> {
     const name = requestedCommand(argv);
     if (name !== undefined) {
       (await COMMANDS[name].load())(program);
+      // A command whose module gives no longer description is described by its summary.
+      const command = program.commands.find((c) => c.name() === name);
+      if (command && command.description() === '') command.description(COMMANDS[name].summary);
     } else {
       // Only the list is needed (help, or an unknown command to reject): names and summaries.
       for (const [command, { summary }] of Object.entries(COMMANDS))

@@ -8,7 +8,6 @@ import { defaultRunsDir } from './defaults.ts';
 export function registerRuns(program: Command): void {
   program
     .command('runs')
-    .description('list runs with their status and latest accuracies')
     .option('--runs-dir <dir>', 'where run folders live (env GROKLAB_RUNS)', defaultRunsDir())
     .option('--json', 'machine-readable output')
     .action((opts: { runsDir: string; json?: boolean }) => {

@@ -24,7 +24,6 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a model from a preset (or a config file) into a new run folder')
     .option('--preset <name>', 'preset to start from (see `groklab presets`)')
     .option('--config <file>', 'a JSON config file instead of a preset')
     .option(
@@ -47,7 +46,6 @@ export function registerTrain(program: Command): void {
 export function registerResume(program: Command): void {
   program
     .command('resume')
-    .description('continue a run from a checkpoint, optionally with changed training settings')
     .argument('<run>', 'run id (in --runs-dir) or the path of a run folder')
     .option('--step <n>', 'checkpoint step (default: the latest)', parseStep)
     .option('--set <key=value>', 'change a train.* or eval.* field, e.g. train.weight_decay=1', collect, [])
