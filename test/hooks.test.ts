@@ -1,5 +1,6 @@
 // Models' hook points (src/models/hooks.ts): the hooked path computes what the fast path computes, for
-// every LayerNorm mode, input kind and activation; hooks see and replace activations; names are checked.
+// every LayerNorm mode, input kind, bias option and activation; hooks see and replace activations; names
+// are checked.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gradcheck } from '../src/engine/gradcheck.ts';
@@ -36,26 +37,31 @@ const transformer = (layernorm: TransformerSpec['layernorm'], activation: Transf
   }) satisfies ModelSpec;
 
 const activations = ['relu', 'gelu', 'quadratic'] as const;
+const LAYERNORMS = ['none', 'pre', 'post', 'pre_replace'] as const;
 const SPECS: ModelSpec[] = [
-  ...(['none', 'pre', 'post'] as const).flatMap((ln) => activations.map((a) => transformer(ln, a))),
+  ...LAYERNORMS.flatMap((ln) => activations.map((a) => transformer(ln, a))),
   ...(['onehot', 'embed'] as const).flatMap((input) =>
-    activations.map(
-      (activation): ModelSpec => ({
-        kind: 'mlp',
-        input,
-        embed_dim: 3,
-        width: 9,
-        depth: 2,
-        activation,
-        init_scale: 1,
-      }),
+    [true, false].flatMap((bias) =>
+      activations.map(
+        (activation): ModelSpec => ({
+          kind: 'mlp',
+          input,
+          embed_dim: 3,
+          width: 9,
+          depth: 2,
+          activation,
+          init_scale: 1,
+          // The default (absent) and bias false.
+          ...(bias ? {} : { bias: false }),
+        }),
+      ),
     ),
   ),
 ];
 const labelOf = (spec: ModelSpec) =>
   spec.kind === 'transformer'
     ? `transformer, layernorm ${spec.layernorm}, ${spec.activation}`
-    : `MLP, ${spec.input} input, ${spec.activation}`;
+    : `MLP, ${spec.input} input, ${spec.activation}${spec.bias === false ? ', no bias' : ''}`;
 
 function logitsOf(model: Model, tokens: Int32Array, options?: Parameters<Model['forward']>[2]): Float64Array {
   return Float64Array.from(noGrad(() => model.forward(tokens, BATCH, options)).data);
@@ -120,6 +126,55 @@ describe('hooks that replace activations', () => {
     const logits = logitsOf(model, randomTokens(BATCH, 6), { hooks: { 'layers.1.post': zero } });
     const bias = model.params.get('out.b') as Tensor;
     for (let i = 0; i < logits.length; i++) assert.equal(logits[i], bias.data[i % io.numClasses]);
+    // Without biases nothing is left: every logit is 0.
+    const unbiased = buildModel({ ...spec, bias: false }, io, 4, 'f64');
+    const zeros = logitsOf(unbiased, randomTokens(BATCH, 6), { hooks: { 'layers.1.post': zero } });
+    assert.deepEqual([...zeros], new Array(BATCH * io.numClasses).fill(0));
+  });
+
+  it('pre_replace: the stream after ln1 is the residual (zeroing attention and MLP leaves LN_f(LN1(x_last))·W_U, 1e-12)', () => {
+    const spec = transformer('pre_replace', 'relu');
+    const model = buildModel({ ...spec, layers: 1 }, io, 5, 'f64');
+    const tokens = randomTokens(BATCH, 7);
+    const zero: Hook = (x) => scale(x, 0);
+    const cache = new Map<string, Tensor>();
+    const logits = logitsOf(model, tokens, {
+      cache,
+      hooks: { 'blocks.0.attn_out': zero, 'blocks.0.mlp_out': zero },
+    });
+    const param = (n: string) => model.params.get(n) as Tensor;
+    const d = spec.d_model;
+    const layerNormOf = (x: number[], name: string) => {
+      const mu = x.reduce((a, v) => a + v, 0) / d;
+      const variance = x.reduce((a, v) => a + (v - mu) ** 2, 0) / d;
+      return x.map(
+        (v, j) =>
+          ((v - mu) / Math.sqrt(variance + 1e-5)) * param(`${name}.gain`).data[j] +
+          param(`${name}.bias`).data[j],
+      );
+    };
+    for (let b = 0; b < BATCH; b++) {
+      const t = io.seqLen - 1;
+      const token = tokens[b * io.seqLen + t];
+      const x = Array.from(
+        { length: d },
+        (_, j) => param('embed').data[token * d + j] + param('pos').data[t * d + j],
+      );
+      const h = layerNormOf(x, 'blocks.0.ln1');
+      // The ln1 site holds h at every position, and the residual after the block is h itself.
+      const site = cache.get('blocks.0.ln1') as Tensor;
+      const post = cache.get('blocks.0.resid_post') as Tensor;
+      for (let j = 0; j < d; j++) {
+        assert.ok(Math.abs(site.data[(b * io.seqLen + t) * d + j] - h[j]) < 1e-12);
+        assert.ok(Math.abs(post.data[(b * io.seqLen + t) * d + j] - h[j]) < 1e-12);
+      }
+      const final = layerNormOf(h, 'ln_final');
+      for (let c = 0; c < io.numClasses; c++) {
+        let expected = 0;
+        for (let j = 0; j < d; j++) expected += final[j] * param('unembed').data[j * io.numClasses + c];
+        assert.ok(Math.abs(logits[b * io.numClasses + c] - expected) < 1e-12, `example ${b} class ${c}`);
+      }
+    }
   });
 
   it('zeroing every attention and MLP output leaves (W_E[token] + W_pos[last])·W_U (layernorm none, 1e-12)', () => {
@@ -225,6 +280,16 @@ describe('hooks that replace activations', () => {
       'ln_final',
       'logits',
     ]);
+    assert.deepEqual(names(transformer('pre_replace', 'relu')), [
+      'embed',
+      'pos',
+      'blocks.0.ln1',
+      ...block(0),
+      'blocks.1.ln1',
+      ...block(1),
+      'ln_final',
+      'logits',
+    ]);
     assert.deepEqual(names(transformer('post', 'relu')), [
       'embed',
       'pos',
@@ -271,6 +336,42 @@ describe('hooks that replace activations', () => {
     );
     assert.equal(onehot.roles().input.table, onehot.params.get('layers.0.w'));
     assert.equal(onehot.roles().unembed, onehot.params.get('out.w'));
+    // bias false: the same roles, and weights only.
+    for (const input of ['onehot', 'embed'] as const) {
+      const unbiased = buildModel(
+        {
+          kind: 'mlp',
+          input,
+          embed_dim: 3,
+          width: 4,
+          depth: 2,
+          activation: 'relu',
+          init_scale: 1,
+          bias: false,
+        },
+        io,
+        1,
+      );
+      const r = unbiased.roles();
+      assert.deepEqual(
+        [...unbiased.params.keys()],
+        [...(input === 'embed' ? ['embed'] : []), 'layers.0.w', 'layers.1.w', 'out.w'],
+      );
+      assert.equal(r.input.table, unbiased.params.get(input === 'embed' ? 'embed' : 'layers.0.w'));
+      assert.equal(r.firstLayer, input === 'embed' ? unbiased.params.get('layers.0.w') : null);
+      assert.equal(r.unembed, unbiased.params.get('out.w'));
+      assert.deepEqual(
+        r.hidden.map((h) => [h.pre, h.post]),
+        [
+          ['layers.0.pre', 'layers.0.post'],
+          ['layers.1.pre', 'layers.1.post'],
+        ],
+      );
+    }
+    // pre_replace: the same parameters as pre, in the same roles.
+    const replaced = buildModel(transformer('pre_replace', 'relu'), io, 1);
+    assert.deepEqual([...replaced.params.keys()], [...model.params.keys()]);
+    assert.equal(replaced.roles().blocks[1].win, replaced.params.get('blocks.1.mlp.w1'));
   });
 });
 
@@ -290,7 +391,7 @@ describe('the hooked path is differentiable', () => {
     assert.ok(direct.worstRatio <= 1, JSON.stringify(direct.worst));
   });
 
-  for (const layernorm of ['none', 'pre', 'post'] as const) {
+  for (const layernorm of LAYERNORMS) {
     it(`a transformer's loss through a replaced pattern (layernorm ${layernorm}) matches finite differences`, () => {
       const model = buildModel(transformer(layernorm, 'gelu'), io, 4, 'f64');
       const tokens = randomTokens(4, 12);

@@ -7,10 +7,14 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { RunConfigInput } from '../src/config/schema.ts';
 import { noGrad } from '../src/engine/tensor.ts';
-import { parseHookedTransformerConfig } from '../src/interop/tl-config.ts';
+import {
+  exportableSpec,
+  hookedTransformerConfig,
+  parseHookedTransformerConfig,
+} from '../src/interop/tl-config.ts';
 import { withoutBuffers } from '../src/interop/tl-file.ts';
 import { fromTransformerLens, toTransformerLens } from '../src/interop/tl-weights.ts';
-import { buildModel, type TransformerSpec } from '../src/models/index.ts';
+import { buildModel, type ModelSpec, type TransformerSpec } from '../src/models/index.ts';
 import { startRun } from '../src/runner/session.ts';
 import { decodeCheckpoint, loadParams } from '../src/runs/checkpoint.ts';
 import {
@@ -580,6 +584,40 @@ describe('interop units', () => {
       assert.equal('blocks.1.ln1.w' in tl, layernorm === 'pre');
       assertSameBits(fromTransformerLens(tl, spec(layernorm), io, 'x.safetensors'), params, layernorm);
     }
+  });
+
+  test('export refuses layernorm pre_replace and an MLP without bias, naming the field', () => {
+    const problemsOf = (model: ModelSpec) => {
+      try {
+        exportableSpec(model);
+      } catch (err) {
+        assert.ok(err instanceof UsageError, String(err));
+        return err.problems;
+      }
+      assert.fail(`${JSON.stringify(model)} was accepted`);
+    };
+    const [replace] = problemsOf({ ...spec('pre'), layernorm: 'pre_replace' });
+    assert.equal(replace.field, 'model.layernorm');
+    assert.match(replace.message, /^pre_replace has no TransformerLens equivalent .*allowed: none, pre$/);
+    // The config writer refuses it too, rather than writing normalization_type null for a normalized model.
+    assert.throws(
+      () => hookedTransformerConfig({ ...spec('pre'), layernorm: 'pre_replace' }, io, 'x'),
+      /check the spec with exportableSpec first/,
+    );
+    const [mlp] = problemsOf({
+      kind: 'mlp',
+      input: 'onehot',
+      width: 4,
+      depth: 2,
+      activation: 'relu',
+      init_scale: 1,
+      bias: false,
+    });
+    assert.equal(mlp.field, 'model.kind');
+    assert.match(mlp.message, /TransformerLens loads transformers only; this run is an mlp/);
+    // The transformers it can represent still pass.
+    for (const layernorm of ['none', 'pre'] as const)
+      assert.equal(exportableSpec(spec(layernorm)).layernorm, layernorm);
   });
 
   test('HookedTransformerConfig: TransformerLens defaults fill absent keys; unknown keys become notes', () => {

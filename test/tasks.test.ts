@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  BINARY_SEQUENCES,
+  type BinarySequence,
   buildTask,
   MODULAR_OPS,
   type ModularOp,
@@ -86,7 +88,7 @@ function reference(op: ModularOp, xn: number, yn: number, pn: number): number | 
   }
 }
 
-const modular = (op: ModularOp, p: number): TaskSpecInput => ({
+const modular = (op: ModularOp, p: number): Extract<TaskSpecInput, { kind: 'modular' }> => ({
   kind: 'modular',
   op,
   p,
@@ -424,8 +426,166 @@ describe('task spec validation', () => {
       { kind: 'dihedral', op: 'compose', n: 5, train_fraction: 0.5 },
       { kind: 'parity', n_bits: 20, k: 2, n_samples: 50, train_fraction: 0.5 },
       { kind: 'parity', n_bits: 6, k: 2, train_fraction: 0.5 },
+      { ...modular('mul', 12), nonzero_y: true },
+      { ...modular('div', 13), nonzero_y: true },
+      { ...modular('add', 7), nonzero_y: false, sequence: 'x_y' },
+      { kind: 'permutation', op: 'compose', n: 3, train_fraction: 0.5, sequence: 'x_op_y_eq' },
+      { kind: 'dihedral', op: 'compose', n: 4, train_fraction: 0.5, sequence: 'x_y' },
     ];
     for (const s of specs) assert.equal(taskSize(parseTaskSpec(s)), buildTask(s).numExamples);
+  });
+});
+
+describe('binary tasks: sequence and nonzero_y', () => {
+  const kinds: Array<[string, TaskSpecInput]> = [
+    ['modular', modular('sub', 7)],
+    ['permutation', { kind: 'permutation', op: 'conjugate', n: 3, train_fraction: 0.5 }],
+    ['dihedral', { kind: 'dihedral', op: 'compose', n: 4, train_fraction: 0.5 }],
+  ];
+  /** Tokens of (x, y) in each sequence, with the group's order as size: the layouts, written out. */
+  const expectedTokens: Record<BinarySequence, (x: number, y: number, size: number) => number[]> = {
+    x_y_eq: (x, y, size) => [x, y, size],
+    x_op_y_eq: (x, y, size) => [x, size + 1, y, size],
+    x_y: (x, y) => [x, y],
+  };
+  const expectedShape: Record<BinarySequence, { seqLen: number; extraTokens: number; operands: number[] }> = {
+    x_y_eq: { seqLen: 3, extraTokens: 1, operands: [0, 1] },
+    x_op_y_eq: { seqLen: 4, extraTokens: 2, operands: [0, 2] },
+    x_y: { seqLen: 2, extraTokens: 0, operands: [0, 1] },
+  };
+
+  for (const [kind, base] of kinds) {
+    for (const sequence of BINARY_SEQUENCES) {
+      it(`${kind}, ${sequence}: the same examples, labels and swaps as [x, y, =], written as the layout says`, () => {
+        const reference = buildTask(base);
+        const data = buildTask({ ...base, sequence } as TaskSpecInput);
+        const size = reference.numClasses;
+        const shape = expectedShape[sequence];
+        assert.equal(data.seqLen, shape.seqLen);
+        assert.equal(data.vocabSize, size + shape.extraTokens);
+        assert.deepEqual(data.operandPositions, shape.operands);
+        assert.equal(data.numClasses, size);
+        assert.equal(data.numExamples, reference.numExamples);
+        assert.deepEqual(data.labels, reference.labels);
+        assert.deepEqual(data.swapped, reference.swapped);
+        assert.equal(data.description, reference.description);
+        assert.equal(data.inputs.length, data.numExamples * data.seqLen);
+        for (let e = 0; e < data.numExamples; e++) {
+          const [x, y] = pair(reference, e);
+          const row = Array.from(data.inputs.subarray(e * data.seqLen, (e + 1) * data.seqLen));
+          assert.deepEqual(row, expectedTokens[sequence](x, y, size), `example ${e}`);
+          for (const t of row) assert.ok(t >= 0 && t < data.vocabSize);
+        }
+      });
+    }
+
+    it(`${kind}: an absent sequence is x_y_eq, bit for bit, and the spec reads back without it`, () => {
+      const absent = buildTask(base);
+      const explicit = buildTask({ ...base, sequence: 'x_y_eq' } as TaskSpecInput);
+      assert.deepEqual(explicit, absent);
+      // A config written before the option existed parses to itself: nothing is added to config.json.
+      assert.deepEqual(parseTaskSpec(base), base);
+    });
+  }
+
+  it('x_y: one-hot over the tokens is the concatenated one-hot x and y (vocabulary exactly the operands)', () => {
+    const data = buildTask({ ...modular('add', 5), sequence: 'x_y' });
+    assert.equal(data.vocabSize, 5);
+    for (let e = 0; e < data.numExamples; e++) {
+      const onehot = new Array<number>(data.seqLen * data.vocabSize).fill(0);
+      for (let t = 0; t < data.seqLen; t++) onehot[t * data.vocabSize + data.inputs[e * data.seqLen + t]] = 1;
+      const [x, y] = [Math.floor(e / 5), e % 5];
+      const concatenated = [
+        ...Array.from({ length: 5 }, (_, i) => +(i === x)),
+        ...Array.from({ length: 5 }, (_, i) => +(i === y)),
+      ];
+      assert.deepEqual(onehot, concatenated);
+      assert.equal(data.labels[e], (x + y) % 5);
+    }
+  });
+
+  it("nonzero_y: Grokfast's x·y mod 97 — x in 0..96, y in 1..96, x-major, p(p−1) examples", () => {
+    const p = 97;
+    const data = buildTask({ ...modular('mul', p), sequence: 'x_op_y_eq', nonzero_y: true });
+    assert.equal(data.numExamples, p * (p - 1));
+    assert.equal(data.vocabSize, p + 2);
+    assert.equal(data.description, 'x·y mod 97, y ≠ 0');
+    // torch.cartesian_prod(arange(p), arange(1, p)) order: example e is (⌊e/(p−1)⌋, 1 + e mod (p−1)).
+    for (let e = 0; e < data.numExamples; e++) {
+      const x = Math.floor(e / (p - 1));
+      const y = 1 + (e % (p - 1));
+      assert.deepEqual(Array.from(data.inputs.subarray(4 * e, 4 * e + 4)), [x, p + 1, y, p]);
+      assert.equal(data.labels[e], (x * y) % p);
+    }
+  });
+
+  it('nonzero_y: swapped is -1 exactly where x = 0 and otherwise the example (y, x); taskSize and splits agree', () => {
+    for (const sequence of BINARY_SEQUENCES) {
+      const p = 11;
+      const spec: TaskSpecInput = { ...modular('add', p), sequence, nonzero_y: true };
+      const data = buildTask(spec);
+      const [px, py] = data.operandPositions!;
+      const at = (e: number) => [data.inputs[e * data.seqLen + px], data.inputs[e * data.seqLen + py]];
+      assert.equal(taskSize(parseTaskSpec(spec)), data.numExamples);
+      assert.equal(data.numExamples, p * (p - 1));
+      for (let e = 0; e < data.numExamples; e++) {
+        const [x, y] = at(e);
+        assert.notEqual(y, 0);
+        const s = data.swapped![e];
+        assert.equal(s === -1, x === 0, `example ${e} (${x}, ${y})`);
+        if (s !== -1) assert.deepEqual(at(s), [y, x]);
+      }
+      const split = makeSplit(data.numExamples, 0.5, 3);
+      assert.equal(split.train.length + split.test.length, data.numExamples);
+      assert.equal(split.train.length, Math.round(0.5 * p * (p - 1)));
+    }
+    // div already leaves y = 0 out: nonzero_y changes only the description.
+    const div = buildTask(modular('div', 13));
+    const divNonzero = buildTask({ ...modular('div', 13), nonzero_y: true });
+    assert.deepEqual({ ...divNonzero, description: div.description }, div);
+  });
+
+  it('nonzero_y counts in the train-fraction check: p = 2 leaves 2 examples', () => {
+    assert.equal(buildTask({ ...modular('mul', 2), nonzero_y: true }).numExamples, 2);
+    assertUsage(
+      () => parseTaskSpec({ ...modular('mul', 2), train_fraction: 0.2, nonzero_y: true }),
+      'task.train_fraction',
+      'of 2 examples',
+    );
+    // Without nonzero_y the same fraction of 4 examples leaves 1 train example: accepted.
+    assert.equal(taskSize(parseTaskSpec({ ...modular('mul', 2), train_fraction: 0.3 })), 4);
+  });
+
+  it('rejects bad values naming the field and the allowed values, and the keys where they make no sense', () => {
+    assertUsage(
+      () => parseTaskSpec({ ...modular('add', 7), sequence: 'x_eq_y' }),
+      'task.sequence',
+      'x_y_eq, x_op_y_eq, x_y',
+    );
+    assertUsage(
+      () => parseTaskSpec({ kind: 'dihedral', op: 'compose', n: 3, train_fraction: 0.5, sequence: 3 }),
+      'task.sequence',
+      'x_y_eq, x_op_y_eq, x_y',
+    );
+    assertUsage(
+      () => parseTaskSpec({ ...modular('add', 7), nonzero_y: 'yes' }),
+      'task.nonzero_y',
+      'true or false',
+    );
+    // nonzero_y is modular's only; neither field exists for parity.
+    assertUsage(
+      () => parseTaskSpec({ kind: 'permutation', op: 'compose', n: 3, train_fraction: 0.5, nonzero_y: true }),
+      'task.nonzero_y',
+      'unknown key',
+    );
+    for (const extra of [{ sequence: 'x_y' }, { nonzero_y: true }]) {
+      const key = Object.keys(extra)[0];
+      assertUsage(
+        () => parseTaskSpec({ kind: 'parity', n_bits: 4, k: 2, train_fraction: 0.5, ...extra }),
+        `task.${key}`,
+        'unknown key',
+      );
+    }
   });
 });
 

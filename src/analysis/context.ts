@@ -45,11 +45,12 @@ function copyWeights(model: Model): Weights {
 
 function operandsOf(task: TaskData, p: number, sign: 1 | -1): ModularOperands | null {
   if (task.numExamples !== p * p || task.seqLen < 2) return null;
+  const [xAt, yAt] = task.operandPositions ?? [0, 1];
   const a = new Int32Array(task.numExamples);
   const b = new Int32Array(task.numExamples);
   for (let i = 0; i < task.numExamples; i++) {
-    a[i] = task.inputs[i * task.seqLen];
-    b[i] = task.inputs[i * task.seqLen + 1];
+    a[i] = task.inputs[i * task.seqLen + xAt];
+    b[i] = task.inputs[i * task.seqLen + yAt];
   }
   return { p, sign, a, b };
 }

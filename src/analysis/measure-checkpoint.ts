@@ -46,7 +46,7 @@ export function allLogits(ctx: RunContext, model: Model = ctx.model): Data {
 /** Spectra of every Fourier view of the loaded model (modular tasks). */
 export function fourierOf(ctx: RunContext, keys: readonly number[] | null): CheckpointAnalysis['fourier'] {
   if (ctx.p === null) return null;
-  const views = fourierViews(ctx.model, ctx.p);
+  const views = fourierViews(ctx.model, ctx.p, ctx.task.operandPositions);
   const frequencies = fourierBasis(ctx.p).frequencies;
   const out: Partial<Record<ViewName, SpectrumSummary>> = {};
   for (const [name, matrices] of Object.entries(views) as Array<[ViewName, (typeof views)[ViewName]]>) {

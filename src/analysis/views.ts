@@ -34,8 +34,15 @@ function product(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: numbe
   return out;
 }
 
-/** The matrices of each view of the model (several are pooled: their energies add), for a task over Z_p. */
-export function fourierViews(model: Model, p: number): Partial<Record<ViewName, ZpMatrix[]>> {
+/**
+ * The matrices of each view of the model (several are pooled: their energies add), for a task over Z_p.
+ * `operandPositions`: where x and y sit in each sequence (the task's; default every position but the last).
+ */
+export function fourierViews(
+  model: Model,
+  p: number,
+  operandPositions?: readonly number[],
+): Partial<Record<ViewName, ZpMatrix[]>> {
   const { io } = model;
   if (p > io.vocabSize || p > io.numClasses) return {};
   const roles = model.roles();
@@ -44,10 +51,10 @@ export function fourierViews(model: Model, p: number): Partial<Record<ViewName, 
   const unembedding = [columnsOver(unembed.data, unembed.shape[0], classes, p)];
   const table = roles.input.table;
   const width = table.shape[1];
-  // The answer token '=' has its own rows; only the operand positions carry a function of Z_p.
-  const operandPositions = Array.from({ length: Math.max(1, io.seqLen - 1) }, (_, t) => t);
+  // The '=' and operator tokens have their own rows; only the operand positions carry a function of Z_p.
+  const operands = operandPositions ?? Array.from({ length: Math.max(1, io.seqLen - 1) }, (_, t) => t);
   if (roles.input.kind === 'one-hot') {
-    const embedding = operandPositions.map((t) => rowsOver(table.data, p, width, t * io.vocabSize));
+    const embedding = operands.map((t) => rowsOver(table.data, p, width, t * io.vocabSize));
     return { embedding, unembedding };
   }
   const embedding = [rowsOver(table.data, p, width)];
@@ -70,7 +77,7 @@ export function fourierViews(model: Model, p: number): Partial<Record<ViewName, 
   if (!roles.firstLayer) return { embedding, unembedding };
   const w0 = f64(roles.firstLayer.data);
   const neurons = roles.firstLayer.shape[1];
-  const mlpIn = operandPositions.map((t) =>
+  const mlpIn = operands.map((t) =>
     rowsOver(
       product(embedP, w0.subarray(t * width * neurons, (t + 1) * width * neurons), p, width, neurons),
       p,

@@ -55,6 +55,13 @@ export function exportableSpec(spec: ModelSpec): TransformerSpec {
         'post has no TransformerLens equivalent (it normalizes before attention and MLP); allowed: none, pre',
     });
   }
+  if (spec.layernorm === 'pre_replace') {
+    problems.push({
+      field: 'model.layernorm',
+      message:
+        'pre_replace has no TransformerLens equivalent (its normalized stream replaces the residual; TransformerLens adds attention to the unnormalized stream); allowed: none, pre',
+    });
+  }
   if (spec.activation === 'quadratic') {
     problems.push({
       field: 'model.activation',
@@ -72,7 +79,7 @@ export function hookedTransformerConfig(
   modelName: string,
 ): HookedTransformerConfigJson {
   const actFn = spec.activation === 'quadratic' ? null : ACT_FN_OF[spec.activation];
-  if (actFn === null || spec.layernorm === 'post')
+  if (actFn === null || spec.layernorm === 'post' || spec.layernorm === 'pre_replace')
     throw new Error('hookedTransformerConfig: check the spec with exportableSpec first');
   return {
     model_name: modelName,

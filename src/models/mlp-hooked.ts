@@ -1,9 +1,10 @@
 /**
- * The MLP's hooked path: the same layers as the fused fast path, with each pre-activation and
- * activation (and a learned embedding) passed through its named site.
+ * The MLP's hooked path: the same layers as the fused fast path (with or without biases), with each
+ * pre-activation and activation (and a learned embedding) passed through its named site.
  */
-import { activate, gather, gatherSum, linear, reshape } from '../engine/ops.ts';
+import { activate, gather, gatherSum, reshape } from '../engine/ops.ts';
 import type { Tensor } from '../engine/tensor.ts';
+import { dense } from './dense.ts';
 import type { HookedPass, HookPoint } from './hooks.ts';
 import type { MlpWeights } from './mlp.ts';
 import type { ModelIO } from './model.ts';
@@ -39,14 +40,14 @@ export function hookedMlpBody(
   let pre: Tensor;
   if (w.embed) {
     const embedded = pass.site('embed', gather(w.embed, tokens, [batch, seqLen]));
-    pre = linear(reshape(embedded, [batch, embedded.size / batch]), first.w, first.b);
+    pre = dense(reshape(embedded, [batch, embedded.size / batch]), first);
   } else {
     pre = gatherSum(first.w, tokens, batch, seqLen, vocabSize, first.b);
   }
   let h = pass.site('layers.0.post', activate(pass.site('layers.0.pre', pre), spec.activation));
   rest.forEach((layer, i) => {
     const l = i + 1;
-    const z = pass.site(`layers.${l}.pre`, linear(h, layer.w, layer.b));
+    const z = pass.site(`layers.${l}.pre`, dense(h, layer));
     h = pass.site(`layers.${l}.post`, activate(z, spec.activation));
   });
   return h;

@@ -1,7 +1,8 @@
 import { ForwardArena } from '../engine/forward-arena.ts';
-import { gather, gatherSum, linear, reshape } from '../engine/ops.ts';
+import { activate, gather, gatherSum, reshape } from '../engine/ops.ts';
 import type { DType, Tensor } from '../engine/tensor.ts';
 import { Rng } from '../util/rng.ts';
+import { type DenseLayer, dense } from './dense.ts';
 import { type ForwardOptions, HookedPass, type HookPoint, isHooked } from './hooks.ts';
 import { hookedMlpBody, mlpHookPoints } from './mlp-hooked.ts';
 import type { Model, ModelIO } from './model.ts';
@@ -12,21 +13,22 @@ import type { MlpSpec } from './spec.ts';
 /** The parameters before the output layer, by place in the network. */
 export interface MlpWeights {
   embed?: Tensor;
-  layers: Array<{ w: Tensor; b: Tensor }>;
+  layers: DenseLayer[];
 }
 
 /**
  * Multi-layer perceptron over the concatenated input tokens. With one-hot inputs the first layer
  * is a [T·V, width] matrix applied to the concatenated one-hot vectors, computed as T row
  * look-ups; with embedded inputs a learned [V, embed_dim] table is concatenated per position.
+ * With `bias: false` no layer has a bias (parameters `layers.N.w` and `out.w` only).
  * With options, forward takes the hooked path instead (mlp-hooked.ts).
  */
 export class Mlp implements Model {
   readonly params: Map<string, Tensor>;
   private readonly embed?: Tensor;
   private readonly embedDim: number;
-  private readonly layers: Array<{ w: Tensor; b: Tensor }> = [];
-  private readonly out: { w: Tensor; b: Tensor };
+  private readonly layers: DenseLayer[] = [];
+  private readonly out: DenseLayer;
   private readonly activations: ForwardArena;
   private readonly points: readonly HookPoint[];
 
@@ -42,18 +44,17 @@ export class Mlp implements Model {
     if (spec.input === 'embed' && embedDim < 1) throw new Error('mlp: input embed needs embed_dim');
     const inputDim = spec.input === 'onehot' ? io.seqLen * io.vocabSize : io.seqLen * embedDim;
     if (spec.input === 'embed') this.embed = store.normal('embed', [io.vocabSize, embedDim], 1);
+    // Weight then bias, layer by layer: the draw order that fixes every biased model's initial weights.
+    const layer = (name: string, fanIn: number, width: number): DenseLayer => {
+      const w = store.uniform(`${name}.w`, [fanIn, width], fanIn);
+      return spec.bias === false ? { w } : { w, b: store.uniform(`${name}.b`, [width], fanIn) };
+    };
     let fanIn = inputDim;
     for (let l = 0; l < spec.depth; l++) {
-      this.layers.push({
-        w: store.uniform(`layers.${l}.w`, [fanIn, spec.width], fanIn),
-        b: store.uniform(`layers.${l}.b`, [spec.width], fanIn),
-      });
+      this.layers.push(layer(`layers.${l}`, fanIn, spec.width));
       fanIn = spec.width;
     }
-    this.out = {
-      w: store.uniform('out.w', [fanIn, io.numClasses], fanIn),
-      b: store.uniform('out.b', [io.numClasses], fanIn),
-    };
+    this.out = layer('out', fanIn, io.numClasses);
     this.params = store.tensors;
     this.activations = new ForwardArena(dtype);
     this.points = mlpHookPoints(spec, io);
@@ -90,19 +91,20 @@ export class Mlp implements Model {
     const activation = this.spec.activation;
     const h = this.activations.run(() => {
       let h = this.embed
-        ? linear(
+        ? dense(
             reshape(gather(this.embed, tokens, [batch, seqLen]), [batch, seqLen * this.embedDim]),
-            first.w,
-            first.b,
+            first,
             activation,
           )
-        : gatherSum(first.w, tokens, batch, seqLen, vocabSize, first.b, activation);
-      for (let l = 1; l < this.layers.length; l++)
-        h = linear(h, this.layers[l].w, this.layers[l].b, activation);
+        : first.b
+          ? gatherSum(first.w, tokens, batch, seqLen, vocabSize, first.b, activation)
+          : // gatherSum applies an activation only together with a bias.
+            activate(gatherSum(first.w, tokens, batch, seqLen, vocabSize), activation);
+      for (let l = 1; l < this.layers.length; l++) h = dense(h, this.layers[l], activation);
       return h;
     });
     // Outside the arena: the logits outlive the next forward pass.
-    return linear(h, this.out.w, this.out.b);
+    return dense(h, this.out);
   }
 
   /** The hooked path (mlp-hooked.ts), in the arena unless it caches (as Transformer.hookedForward). */
@@ -111,6 +113,6 @@ export class Mlp implements Model {
     const weights: MlpWeights = { embed: this.embed, layers: this.layers };
     const body = () => hookedMlpBody(weights, this.spec, this.io, tokens, batch, pass);
     const h = options.cache ? body() : this.activations.run(body);
-    return pass.site('logits', linear(h, this.out.w, this.out.b));
+    return pass.site('logits', dense(h, this.out));
   }
 }

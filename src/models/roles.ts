@@ -49,7 +49,7 @@ export interface ModelRoles {
   blocks: BlockRoles[];
   /** Every hidden activation in forward order (the last is the one read as "the features"). */
   hidden: HiddenLayer[];
-  /** The unembedding [width, classes] (the output layer's weight: logits = x·W_U + bias). */
+  /** The unembedding [width, classes] (the output layer's weight: logits = x·W_U, plus a bias if the model has one). */
   unembed: Tensor;
   /** The site of the answer's logits, [classes] per example. */
   logits: string;

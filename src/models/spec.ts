@@ -20,7 +20,14 @@ export const transformerSpec = strictObject({
   activation: z.enum(['relu', 'gelu', 'quadratic'], {
     error: 'activation must be one of relu, gelu, quadratic',
   }),
-  layernorm: z.enum(['none', 'pre', 'post'], { error: 'layernorm must be one of none, pre, post' }),
+  /**
+   * none; pre: x + Attn(LN1(x)), then + MLP(LN2(·)), a final LayerNorm; post: LayerNorm after each
+   * residual addition; pre_replace: Grokfast's block, whose normalized stream replaces the residual,
+   * h = LN1(x), h + Attn(h), then + MLP(LN2(·)), a final LayerNorm (parameters named as for pre).
+   */
+  layernorm: z.enum(['none', 'pre', 'post', 'pre_replace'], {
+    error: 'layernorm must be one of none, pre, post, pre_replace',
+  }),
   init_scale: initScale,
   /**
    * pytorch (the default when absent): PyTorch's defaults (embedding N(0,1), positions N(0,1/d), Linear U(±1/√fan_in));
@@ -42,6 +49,8 @@ export const mlpSpec = strictObject({
     error: 'activation must be one of relu, gelu, quadratic',
   }),
   init_scale: initScale,
+  /** false: no bias in any layer (Prieto et al.'s MLP). Optional; absent means true, as before it existed. */
+  bias: z.boolean({ error: 'bias must be true or false' }).optional(),
 });
 
 export const modelSpec = z.discriminatedUnion('kind', [transformerSpec, mlpSpec], {

@@ -31,6 +31,8 @@ export function transformerHookPoints(spec: TransformerSpec, io: ModelIO): HookP
   const points = [at('embed', [t, d]), at('pos', [t, d])];
   for (let l = 0; l < spec.layers; l++) {
     const b = `blocks.${l}`;
+    // pre_replace: the normalized stream that replaces the residual (pre keeps its sites as they were).
+    if (spec.layernorm === 'pre_replace') points.push(at(`${b}.ln1`, [t, d]));
     points.push(
       at(`${b}.attn.q`, [t, spec.heads, dh]),
       at(`${b}.attn.k`, [t, spec.heads, dh]),
@@ -45,7 +47,7 @@ export function transformerHookPoints(spec: TransformerSpec, io: ModelIO): HookP
       at(`${b}.resid_post`, [t, d]),
     );
   }
-  if (spec.layernorm === 'pre') points.push(at('ln_final', [t, d]));
+  if (spec.layernorm === 'pre' || spec.layernorm === 'pre_replace') points.push(at('ln_final', [t, d]));
   points.push({ name: 'logits', shape: [io.numClasses], perPosition: false });
   return points;
 }
@@ -66,7 +68,8 @@ export function hookedTransformerBody(
 ): Tensor {
   const seq = io.seqLen;
   const heads = spec.heads;
-  const pre = spec.layernorm === 'pre';
+  const replace = spec.layernorm === 'pre_replace';
+  const pre = spec.layernorm === 'pre' || replace;
   const post = spec.layernorm === 'post';
   // Sites are [B, T, …]; products and LayerNorm work on rows [B·T, width]. Reshapes share storage.
   const rows = (x: Tensor) => reshape(x, [batch * seq, x.size / (batch * seq)]);
@@ -80,14 +83,15 @@ export function hookedTransformerBody(
   let x = rows(add(embed, pos));
   w.blocks.forEach((blk, l) => {
     const b = `blocks.${l}`;
-    const h = pre ? norm(x, blk.ln1) : x;
+    // pre_replace: h = LN1(x) is the stream from here on, and has its own site.
+    const h = replace ? rows(pass.site(`${b}.ln1`, positions(norm(x, blk.ln1)))) : pre ? norm(x, blk.ln1) : x;
     const q = pass.site(`${b}.attn.q`, split(matmul(h, blk.wq)));
     const k = pass.site(`${b}.attn.k`, split(matmul(h, blk.wk)));
     const v = pass.site(`${b}.attn.v`, split(matmul(h, blk.wv)));
     const pattern = pass.site(`${b}.attn.pattern`, causalPattern(positions(q), positions(k), heads));
     const z = pass.site(`${b}.attn.z`, split(applyPattern(pattern, positions(v), heads)));
     const attnOut = pass.site(`${b}.attn_out`, positions(matmul(rows(z), blk.wo)));
-    let y = add(x, rows(attnOut));
+    let y = add(replace ? h : x, rows(attnOut));
     if (post) y = norm(y, blk.ln1);
     y = rows(pass.site(`${b}.resid_mid`, positions(y)));
     const m = pre ? norm(y, blk.ln2) : y;

@@ -86,7 +86,7 @@ export class Transformer implements Model {
         b2: bias(`${name}.mlp.b2`, d, spec.d_mlp),
       });
     }
-    if (spec.layernorm === 'pre') this.lnFinal = norm('ln_final');
+    if (spec.layernorm === 'pre' || spec.layernorm === 'pre_replace') this.lnFinal = norm('ln_final');
     this.unembed = matrix('unembed', [d, io.numClasses], d);
     this.params = store.tensors;
     this.activations = new ForwardArena(dtype);
@@ -154,11 +154,15 @@ export class Transformer implements Model {
     return pass.site('logits', matmul(last, this.unembed));
   }
 
-  /** One block over the residual stream x; returns rows [B·queries, D] for the last `queries` positions. */
+  /**
+   * One block over the residual stream x; returns rows [B·queries, D] for the last `queries` positions.
+   * pre_replace normalizes like pre, but the normalized rows h go on as the stream (h + Attn(h)).
+   */
   private block(blk: Block, x: ResidualInput, batch: number, queries: number): Tensor {
     const seq = this.io.seqLen;
     const d = this.spec.d_model;
-    const pre = this.spec.layernorm === 'pre';
+    const replace = this.spec.layernorm === 'pre_replace';
+    const pre = this.spec.layernorm === 'pre' || replace;
     const post = this.spec.layernorm === 'post';
     const lastOnly = queries !== seq;
 
@@ -168,7 +172,8 @@ export class Transformer implements Model {
     const v = h.projectRows(blk.wv, false);
     const q = h.projectRows(blk.wq, lastOnly);
     const attended = reshape(causalAttention(q, k, v, this.spec.heads).out, [batch * queries, d]);
-    let y = add(lastOnly ? x.last() : x.rows(), matmul(attended, blk.wo));
+    const stream = replace ? h : x;
+    let y = add(lastOnly ? stream.last() : stream.rows(), matmul(attended, blk.wo));
     if (post && blk.ln1) y = layerNorm(y, blk.ln1.gain, blk.ln1.bias);
 
     const m = pre && blk.ln2 ? layerNorm(y, blk.ln2.gain, blk.ln2.bias) : y;

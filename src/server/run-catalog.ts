@@ -14,6 +14,7 @@ import { type DetectResult, detectRun } from '../measures/index.ts';
 import type { ModelSpec } from '../models/index.ts';
 import { isInterrupted, RUN_FILES, type RunStatus, readStatusFile, validateRunId } from '../runs/index.ts';
 import { readSweepManifest, type SweepManifest } from '../sweep/manifest.ts';
+import type { BinarySequence } from '../tasks/binary.ts';
 import { MODULAR_FORMULAS } from '../tasks/modular.ts';
 import { PERMUTATION_FORMULAS } from '../tasks/permutation.ts';
 import type { TaskSpec } from '../tasks/spec.ts';
@@ -64,21 +65,28 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 export function describeTask(task: TaskSpec): string {
   switch (task.kind) {
     case 'modular':
-      return `${MODULAR_FORMULAS[task.op]} mod ${task.p}`;
+      return `${MODULAR_FORMULAS[task.op]} mod ${task.p}${task.nonzero_y ? ', y ≠ 0' : ''}${sequenceNote(task.sequence)}`;
     case 'permutation':
-      return `S${task.n} ${PERMUTATION_FORMULAS[task.op]}`;
+      return `S${task.n} ${PERMUTATION_FORMULAS[task.op]}${sequenceNote(task.sequence)}`;
     case 'dihedral':
-      return `D${task.n} ${task.op}`;
+      return `D${task.n} ${task.op}${sequenceNote(task.sequence)}`;
     case 'parity':
       return `sparse parity n=${task.n_bits} k=${task.k}`;
   }
+}
+
+/** Nothing for the default [x, y, =]; the layout otherwise. */
+function sequenceNote(sequence: BinarySequence | undefined): string {
+  if (sequence === 'x_op_y_eq') return ' as [x, op, y, =]';
+  if (sequence === 'x_y') return ' as [x, y]';
+  return '';
 }
 
 /** "MLP 256×1 quadratic", "transformer 1L d128 4h mlp512". */
 export function describeModel(model: ModelSpec): string {
   if (model.kind === 'mlp') {
     const input = model.input === 'embed' ? ` embed${model.embed_dim}` : '';
-    return `MLP ${model.width}×${model.depth} ${model.activation}${input}`;
+    return `MLP ${model.width}×${model.depth} ${model.activation}${input}${model.bias === false ? ' no-bias' : ''}`;
   }
   const ln = model.layernorm !== 'none' ? ` ${model.layernorm}-LN` : '';
   return `transformer ${model.layers}L d${model.d_model} ${model.heads}h mlp${model.d_mlp}${ln}`;

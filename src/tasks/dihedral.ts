@@ -1,4 +1,4 @@
-import { tabulateBinaryOp } from './binary.ts';
+import { type BinarySequence, DEFAULT_SEQUENCE, tabulateBinaryOp } from './binary.ts';
 import type { TaskData } from './types.ts';
 
 /**
@@ -18,7 +18,11 @@ export function dihedralCompose(n: number, x: number, y: number): number {
   return i + n * ((b + d) % 2);
 }
 
-/** Every pair (x, y) of D_n labelled by x·y; (2n)² examples. */
-export function buildDihedral(_op: DihedralOp, n: number): TaskData {
-  return tabulateBinaryOp(`D${n} (order ${2 * n}) x·y`, 2 * n, (x, y) => dihedralCompose(n, x, y));
+/** Every pair (x, y) of D_n labelled by x·y, written as `sequence` says; (2n)² examples. */
+export function buildDihedral(
+  _op: DihedralOp,
+  n: number,
+  sequence: BinarySequence = DEFAULT_SEQUENCE,
+): TaskData {
+  return tabulateBinaryOp(`D${n} (order ${2 * n}) x·y`, 2 * n, (x, y) => dihedralCompose(n, x, y), sequence);
 }

@@ -1,6 +1,7 @@
 /**
  * Datasets for grokking experiments: modular arithmetic, permutation and dihedral groups, sparse
  * parity; a spec (zod-validated) becomes token sequences read at the last position, split by seed.
+ * Binary operations are written [x, y, =] unless the spec's `sequence` says otherwise (binary.ts).
  */
 import { UsageError } from '../util/errors.ts';
 import { buildDihedral } from './dihedral.ts';
@@ -10,12 +11,14 @@ import { buildPermutation } from './permutation.ts';
 import { issuesToProblems, type TaskSpec, type TaskSpecInput, taskSchema } from './spec.ts';
 import type { TaskData } from './types.ts';
 
+export { BINARY_SEQUENCES, type BinarySequence, DEFAULT_SEQUENCE } from './binary.ts';
 export { DIHEDRAL_OPS, type DihedralOp, dihedralCompose } from './dihedral.ts';
 export {
   isPrime,
   MODULAR_FORMULAS,
   MODULAR_OPS,
   type ModularOp,
+  type ModularOptions,
   modInverse,
   PRIME_ONLY_OPS,
 } from './modular.ts';
@@ -60,11 +63,11 @@ export function buildTask(spec: TaskSpecInput): TaskData {
   const s = parseTaskSpec(spec);
   switch (s.kind) {
     case 'modular':
-      return buildModular(s.op, s.p);
+      return buildModular(s.op, s.p, { sequence: s.sequence, nonzeroY: s.nonzero_y });
     case 'permutation':
-      return buildPermutation(s.op, s.n);
+      return buildPermutation(s.op, s.n, s.sequence);
     case 'dihedral':
-      return buildDihedral(s.op, s.n);
+      return buildDihedral(s.op, s.n, s.sequence);
     case 'parity':
       return buildParity(s.n_bits, s.k, s.seed, s.n_samples);
   }

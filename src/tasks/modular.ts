@@ -1,4 +1,4 @@
-import { tabulateBinaryOp } from './binary.ts';
+import { type BinarySequence, DEFAULT_SEQUENCE, tabulateBinaryOp } from './binary.ts';
 import type { TaskData } from './types.ts';
 
 /** The binary operations of Power et al. (2022), all taken mod p. */
@@ -56,11 +56,20 @@ function mod(a: number, m: number): number {
   return ((a % m) + m) % m;
 }
 
+/** How the pairs of a modular task are chosen and written. */
+export interface ModularOptions {
+  /** Tokens of each example (binary.ts); [x, y, =] by default. */
+  sequence?: BinarySequence;
+  /** Leave out y = 0 (Grokfast's x·y mod p: x in 0..p−1, y in 1..p−1). */
+  nonzeroY?: boolean;
+}
+
 /**
  * All pairs (x, y) in Z_p × Z_p with label op(x, y) mod p; div leaves out y = 0, so it has p(p−1)
- * examples and every other op p². The caller checks p (prime for div ops); see taskProblems.
+ * examples and every other op p², unless `nonzeroY` leaves y = 0 out of every op (p(p−1)). The caller
+ * checks p (prime for div ops); see taskProblems.
  */
-export function buildModular(op: ModularOp, p: number): TaskData {
+export function buildModular(op: ModularOp, p: number, options: ModularOptions = {}): TaskData {
   // p ≤ 2000 keeps x³ + x·y² below 2^53, but reducing each term keeps us exact regardless.
   const sq = (v: number) => (v * v) % p;
   const inv = PRIME_ONLY_OPS.includes(op) ? inverseTable(p) : null;
@@ -77,7 +86,14 @@ export function buildModular(op: ModularOp, p: number): TaskData {
     x3xy: (x, y) => (((sq(x) * x) % p) + ((x * y) % p)) % p,
     x3xy2y: (x, y) => (((sq(x) * x) % p) + ((x * sq(y)) % p) + y) % p,
   };
-  return tabulateBinaryOp(`${MODULAR_FORMULAS[op]} mod ${p}`, p, f[op]);
+  const label = f[op];
+  const description = `${MODULAR_FORMULAS[op]} mod ${p}${options.nonzeroY ? ', y ≠ 0' : ''}`;
+  return tabulateBinaryOp(
+    description,
+    p,
+    options.nonzeroY ? (x, y) => (y === 0 ? -1 : label(x, y)) : label,
+    options.sequence ?? DEFAULT_SEQUENCE,
+  );
 }
 
 function inverseTable(p: number): Int32Array {

@@ -1,4 +1,4 @@
-import { tabulateBinaryOp } from './binary.ts';
+import { type BinarySequence, DEFAULT_SEQUENCE, tabulateBinaryOp } from './binary.ts';
 import type { TaskData } from './types.ts';
 
 /**
@@ -59,8 +59,12 @@ export function invertPermutation(x: readonly number[]): number[] {
   return inv;
 }
 
-/** Every pair (x, y) of S_n, labelled by the op's result; n! ² examples. */
-export function buildPermutation(op: PermutationOp, n: number): TaskData {
+/** Every pair (x, y) of S_n, labelled by the op's result, written as `sequence` says; n! ² examples. */
+export function buildPermutation(
+  op: PermutationOp,
+  n: number,
+  sequence: BinarySequence = DEFAULT_SEQUENCE,
+): TaskData {
   const perms = permutations(n);
   const order = perms.length;
   // Tabulate composition once by rank; the other ops are then two table lookups.
@@ -77,5 +81,5 @@ export function buildPermutation(op: PermutationOp, n: number): TaskData {
     conjugate: (x, y) => m(m(x, y), inv[x]),
     xyx: (x, y) => m(m(x, y), x),
   };
-  return tabulateBinaryOp(`S${n} ${PERMUTATION_FORMULAS[op]}`, order, f[op]);
+  return tabulateBinaryOp(`S${n} ${PERMUTATION_FORMULAS[op]}`, order, f[op], sequence);
 }

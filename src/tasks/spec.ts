@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FieldProblem } from '../util/errors.ts';
 import { strictObject } from '../util/schema.ts';
+import { BINARY_SEQUENCES } from './binary.ts';
 import { DIHEDRAL_OPS } from './dihedral.ts';
 import { isPrime, MODULAR_OPS, PRIME_ONLY_OPS } from './modular.ts';
 import { PARITY_ENUMERATE_MAX_BITS } from './parity.ts';
@@ -48,6 +49,19 @@ const trainFraction = z
   .gt(0, { error: 'train_fraction must be in (0, 1)' })
   .lt(1, { error: 'train_fraction must be in (0, 1)' });
 
+/**
+ * Tokens of each example of a binary operation (binary.ts). Optional, and absent means x_y_eq, so a
+ * config written before the option existed reads back unchanged and builds the same data.
+ */
+const sequence = z
+  .enum(BINARY_SEQUENCES, {
+    error: `sequence must be one of ${list(BINARY_SEQUENCES)} ([x, y, =], [x, op, y, =], [x, y])`,
+  })
+  .optional();
+
+/** Modular only: leave out y = 0 (Grokfast's x·y mod p). Optional; absent means false. */
+const nonzeroY = z.boolean({ error: 'nonzero_y must be true or false' }).optional();
+
 /** A problem relative to the task object: `key` is a key of it. */
 interface TaskIssue {
   key: string;
@@ -59,6 +73,8 @@ const modularSchema = strictObject({
   op: opEnum(MODULAR_OPS),
   p: intIn('p', TASK_LIMITS.modularP.min, TASK_LIMITS.modularP.max),
   train_fraction: trainFraction,
+  sequence,
+  nonzero_y: nonzeroY,
 });
 
 const permutationSchema = strictObject({
@@ -66,6 +82,7 @@ const permutationSchema = strictObject({
   op: opEnum(PERMUTATION_OPS),
   n: intIn('n', TASK_LIMITS.permutationN.min, TASK_LIMITS.permutationN.max),
   train_fraction: trainFraction,
+  sequence,
 });
 
 const dihedralSchema = strictObject({
@@ -73,6 +90,7 @@ const dihedralSchema = strictObject({
   op: opEnum(DIHEDRAL_OPS),
   n: intIn('n', TASK_LIMITS.dihedralN.min, TASK_LIMITS.dihedralN.max),
   train_fraction: trainFraction,
+  sequence,
 });
 
 const paritySchema = strictObject({
@@ -98,8 +116,8 @@ type AnySpec = ModularSpec | PermutationSpec | DihedralSpec | ParitySpec;
 export function taskSize(spec: AnySpec): number {
   switch (spec.kind) {
     case 'modular':
-      // Only div leaves pairs out (y = 0); div_odd subtracts when y is even, 0 included.
-      return spec.op === 'div' ? spec.p * (spec.p - 1) : spec.p * spec.p;
+      // Only div and nonzero_y leave pairs out (y = 0); div_odd subtracts when y is even, 0 included.
+      return spec.op === 'div' || spec.nonzero_y === true ? spec.p * (spec.p - 1) : spec.p * spec.p;
     case 'permutation': {
       let order = 1;
       for (let i = 2; i <= spec.n; i++) order *= i;
@@ -171,7 +189,7 @@ export const taskSchema = unionSchema.superRefine((spec, ctx) => {
 
 /** A validated task spec (defaults filled in). */
 export type TaskSpec = z.output<typeof taskSchema>;
-/** A task spec as written in a config (parity `seed` may be omitted). */
+/** A task spec as written in a config (parity `seed`, `sequence` and `nonzero_y` may be omitted). */
 export type TaskSpecInput = z.input<typeof taskSchema>;
 
 /** Zod issues as field problems, fields prefixed (e.g. `task.p`). */
@@ -186,10 +204,12 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: st
   );
 }
 
+const sequenceHelp = `sequence (${list(BINARY_SEQUENCES)}; default x_y_eq = [x, y, =], x_op_y_eq = [x, op, y, =], x_y = [x, y])`;
+
 /** One line per kind, for CLI help. */
 export const TASK_HELP: readonly string[] = [
-  `modular: op (${list(MODULAR_OPS)}), p in [${TASK_LIMITS.modularP.min}, ${TASK_LIMITS.modularP.max}] (prime for div, div_odd), train_fraction`,
-  `permutation: S_n, op (${list(PERMUTATION_OPS)}), n in [${TASK_LIMITS.permutationN.min}, ${TASK_LIMITS.permutationN.max}], train_fraction`,
-  `dihedral: D_n of order 2n, op (${list(DIHEDRAL_OPS)}), n in [${TASK_LIMITS.dihedralN.min}, ${TASK_LIMITS.dihedralN.max}], train_fraction`,
+  `modular: op (${list(MODULAR_OPS)}), p in [${TASK_LIMITS.modularP.min}, ${TASK_LIMITS.modularP.max}] (prime for div, div_odd), train_fraction, ${sequenceHelp}, nonzero_y (default false: true leaves out y = 0)`,
+  `permutation: S_n, op (${list(PERMUTATION_OPS)}), n in [${TASK_LIMITS.permutationN.min}, ${TASK_LIMITS.permutationN.max}], train_fraction, ${sequenceHelp}`,
+  `dihedral: D_n of order 2n, op (${list(DIHEDRAL_OPS)}), n in [${TASK_LIMITS.dihedralN.min}, ${TASK_LIMITS.dihedralN.max}], train_fraction, ${sequenceHelp}`,
   `parity: n_bits in [${TASK_LIMITS.parityBits.min}, ${TASK_LIMITS.parityBits.max}], k in [1, n_bits], n_samples (only when n_bits > ${PARITY_ENUMERATE_MAX_BITS}), seed (default 0), train_fraction`,
 ];

@@ -1,13 +1,14 @@
 /**
  * The shape every dataset takes, whatever the task: fixed-length token sequences whose answer is read at
- * the last position (the trailing '=' token), so one transformer and one MLP serve every task.
+ * the last position (the trailing '=' token, or y's position for binary tasks written [x, y]), so one
+ * transformer and one MLP serve every task.
  */
 export interface TaskData {
   /** Human readable, e.g. "x+y mod 113", "S5 x·y·x⁻¹", "sparse parity n=40 k=3 (bits 3,17,22)". */
   description: string;
-  /** Number of input token ids, including the '=' token. */
+  /** Number of input token ids, including the '=' (and operator) token where the sequence has one. */
   vocabSize: number;
-  /** Tokens per example, including the trailing '=' token. */
+  /** Tokens per example, including the trailing '=' token where the sequence has one. */
   seqLen: number;
   /** Number of label classes. */
   numClasses: number;
@@ -18,10 +19,15 @@ export interface TaskData {
   numExamples: number;
   /**
    * Binary operations only: for each example, the index of the example with operands swapped
-   * (x,y)->(y,x), or -1 when that pair is not in the dataset (div with x=0). Used to explain the
-   * "plateau above chance" of commutative ops: a memorised (x,y) also answers (y,x).
+   * (x,y)->(y,x), or -1 when that pair is not in the dataset (div or nonzero_y with x=0). Used to
+   * explain the "plateau above chance" of commutative ops: a memorised (x,y) also answers (y,x).
    */
   swapped?: Int32Array;
+  /**
+   * Binary operations only: the positions of x and y in each sequence ([0, 1], or [0, 2] when an
+   * operator token sits between them).
+   */
+  operandPositions?: readonly [number, number];
   /** Sparse parity only: the relevant bit positions (token positions), ascending. */
   relevantBits?: number[];
 }
