@@ -14,9 +14,19 @@ import { detectRun } from '../src/measures/index.ts';
 import { logTicks, specToSvg } from '../src/plots/index.ts';
 import { startRun } from '../src/runner/session.ts';
 import { readMetrics, writeStatusFile } from '../src/runs/index.ts';
-import { type SweepManifest, sweepDir, writeSweepManifest } from '../src/sweep/manifest.ts';
+import { planSweep } from '../src/sweep/expand.ts';
+import { type AxisValue, type SweepManifest, sweepDir, writeSweepManifest } from '../src/sweep/manifest.ts';
+import { prepareSweep } from '../src/sweep/prepare.ts';
+import { parseSweepSpec } from '../src/sweep/spec.ts';
 import { checkClaims, FIT_R2_MIN } from '../src/sweep-report/claims.ts';
-import { censoredMedian, fitInverse, fitLine, fitPowerLaw, isLogSpaced } from '../src/sweep-report/fit.ts';
+import {
+  boundedMedian,
+  censoredMedian,
+  fitInverse,
+  fitLine,
+  fitPowerLaw,
+  isLogSpaced,
+} from '../src/sweep-report/fit.ts';
 import {
   aggregateRows,
   type Gathered,
@@ -28,6 +38,7 @@ import {
 import { axisTitle, choosePhaseAxes, planPlots } from '../src/sweep-report/plots.ts';
 import { buildSweepReport, sweepReport } from '../src/sweep-report/report.ts';
 import { UsageError } from '../src/util/errors.ts';
+import { writeRunFiles } from './helpers/run-files.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
@@ -88,6 +99,26 @@ describe('fit and median math', () => {
     assert.equal(censoredMedian([1, 2, null, null]), null);
   });
 
+  it('bounds the median of censored times (censored at their bound, or at +∞)', () => {
+    const obs = (value: number) => ({ value, censored: false });
+    const atLeast = (value: number) => ({ value, censored: true });
+    assert.equal(boundedMedian([]), null);
+    assert.deepEqual(boundedMedian([obs(3), obs(1), obs(2)]), { lower: 2, upper: 2, exact: true });
+    // A censored run beyond every observed one does not change a median decided by the others.
+    assert.deepEqual(boundedMedian([obs(1), obs(2), atLeast(9)]), { lower: 2, upper: 2, exact: true });
+    // Here it decides it: at least 5, maybe more.
+    assert.deepEqual(boundedMedian([obs(1), atLeast(5), atLeast(9)]), {
+      lower: 5,
+      upper: Number.POSITIVE_INFINITY,
+      exact: false,
+    });
+    assert.deepEqual(boundedMedian([obs(4), atLeast(6)]), {
+      lower: 5,
+      upper: Number.POSITIVE_INFINITY,
+      exact: false,
+    });
+  });
+
   it('tells log-spaced axis values from linear ones', () => {
     assert.ok(isLogSpaced([0.1, 0.3, 1, 3]));
     assert.ok(isLogSpaced([1, 2, 4, 8]));
@@ -100,8 +131,11 @@ describe('fit and median math', () => {
   });
 });
 
-/** A report row with everything unknown but what `over` sets. */
-function row(cell: number, values: Record<string, number>, over: Partial<SweepRunRow> = {}): SweepRunRow {
+/**
+ * A report row with every measure unknown but what `over` sets; its config is plain training (float32
+ * softmax cross-entropy, no filter, no ⊥Grad) with the weight decay of its axis value (else 1).
+ */
+function row(cell: number, values: Record<string, AxisValue>, over: Partial<SweepRunRow> = {}): SweepRunRow {
   return {
     run_id: `r${cell}`,
     cell,
@@ -125,7 +159,18 @@ function row(cell: number, values: Record<string, number>, over: Partial<SweepRu
     final_weight_norm: null,
     max_train_acc: null,
     max_test_acc: null,
+    t_test_acc_95: null,
+    t_collapse: null,
+    final_collapse: null,
+    final_nlm_cosine: null,
     wall_s: null,
+    weight_decay: typeof values[WD] === 'number' ? values[WD] : 1,
+    loss: 'cross_entropy',
+    loss_precision: 'float32',
+    grad_filter: 'none',
+    orthogonal_grad: false,
+    task_key: '{"kind":"modular","op":"add","p":31}',
+    alike_key: JSON.stringify(values),
     verdict: null,
     verdict_reason: null,
     error: null,
@@ -136,7 +181,7 @@ function row(cell: number, values: Record<string, number>, over: Partial<SweepRu
 /** A finished run that memorized at t_mem and (unless tGrok is null) first crossed at tGrok. */
 function measured(
   cell: number,
-  values: Record<string, number>,
+  values: Record<string, AxisValue>,
   tMem: number | null,
   tGrok: number | null,
   verdict: SweepRunRow['verdict'],
@@ -332,6 +377,311 @@ describe('claim checks on hand-made rows', () => {
   });
 });
 
+describe('lever claims on hand-made rows', () => {
+  const thresholds = { mem: 0.99, grok: 0.9 };
+  let nextCell = 0;
+  /** A finished run of `variant` that memorized at step 100 within a budget of `steps_budget`; `over` says the rest. */
+  const run = (variant: string, seed: number, over: Partial<SweepRunRow> = {}) =>
+    row(
+      nextCell++,
+      { variant, seed },
+      {
+        weight_decay: 0,
+        t_mem: 100,
+        max_train_acc: 1,
+        final_train_acc: 1,
+        max_test_acc: 0.05,
+        verdict: 'memorized-only',
+        steps_budget: 60000,
+        steps_run: 60000,
+        alike_key: `${variant}:${seed}`,
+        ...over,
+      },
+    );
+  /** A run that reached test accuracy 0.9 at `t` and 0.95 at `t95` (default t), then stopped. */
+  const reached = (t: number, t95 = t): Partial<SweepRunRow> => ({
+    t_grok_crossing: t,
+    t_test_acc_95: t95,
+    max_test_acc: 0.99,
+    verdict: 'grokked',
+    steps_run: t95 + 20,
+  });
+  const claim = (rows: SweepRunRow[], id: string) => {
+    const variants = [...new Set(rows.map((r) => r.values.variant as string))];
+    const axes: SweepAxis[] = [
+      { key: 'variant', values: variants },
+      { key: 'seed', values: [0, 1] },
+    ];
+    const found = checkClaims({ axes, rows, thresholds }).find((c) => c.id === id);
+    assert.ok(found, id);
+    return found;
+  };
+  const ma = { grad_filter: 'ma', weight_decay: 0.01 };
+  const ema = { grad_filter: 'ema', weight_decay: 0.005 };
+
+  it('grokfast-accelerates: held against a baseline that never got there (censored) and one that did', () => {
+    const censored = [
+      run('baseline', 0),
+      run('baseline', 1),
+      run('ma', 0, { ...ma, ...reached(780, 800) }),
+      run('ma', 1, { ...ma, ...reached(880, 900) }),
+      run('ema', 0, { ...ema, ...reached(1200) }),
+      run('ema', 1, { ...ema, ...reached(1500) }),
+    ];
+    const c = claim(censored, 'grokfast-accelerates');
+    assert.equal(c.status, 'held', c.why);
+    assert.match(c.why, /without a filter ≥ 60000 \(2 runs, none reached it within their budgets\)/);
+    // Medians 850 and 1350 against at least 60000: at least 70.6× and 44.4× sooner.
+    assert.match(c.why, /ema 1350 \(≥ 44\.4× sooner\); ma 850 \(≥ 70\.6× sooner\)/);
+    const task = (c.numbers.groups as Array<{ baseline: { censored: boolean; median: number } }>)[0];
+    assert.deepEqual([task.baseline.censored, task.baseline.median], [true, 60000]);
+
+    // The paper's baseline reaches 95% at ~39,890 steps: an exact median, an exact ratio.
+    const exact = censored.map((r) =>
+      r.values.variant === 'baseline' ? { ...r, ...reached(39000, r.values.seed === 0 ? 39890 : 41000) } : r,
+    );
+    const e = claim(exact, 'grokfast-accelerates');
+    assert.equal(e.status, 'held', e.why);
+    // (39890 + 41000) / 2 = 40445; 40445 / 850 = 47.58.
+    assert.match(
+      e.why,
+      /without a filter 40445 \(2 of 2 runs reached it\); ema 1350 \(30× sooner\); ma 850 \(47\.6× sooner\)/,
+    );
+  });
+
+  it('grokfast-accelerates: a median is only as good as its censored runs allow', () => {
+    // Baseline 30000, ≥ 35000, ≥ 60000: the median is at least 35000, not 35000 itself.
+    const rows = [
+      run('baseline', 0, reached(29000, 30000)),
+      run('baseline', 1, { steps_run: 35000 }),
+      run('baseline', 2, { steps_run: 60000 }),
+      run('ma', 0, { ...ma, ...reached(34000) }),
+    ];
+    const c = claim(rows, 'grokfast-accelerates');
+    assert.equal(c.status, 'held', c.why);
+    assert.match(c.why, /without a filter ≥ 35000 \(1 of 3 runs reached it\); ma 34000 \(≥ 1\.03× sooner\)/);
+    // A filter whose runs mostly never got there: against a baseline that did, it is no sooner …
+    const slowFilter = [run('ma', 0, ma), run('ma', 1, ma), run('ma', 2, { ...ma, ...reached(100) })];
+    const baselineReached = [
+      run('baseline', 0, reached(29000, 30000)),
+      run('baseline', 1, reached(31000, 32000)),
+    ];
+    const s = claim([...baselineReached, ...slowFilter], 'grokfast-accelerates');
+    assert.equal(s.status, 'not held', s.why);
+    assert.match(
+      s.why,
+      /^not sooner than without a filter: ma\. .*without a filter 31000 \(2 of 2 runs reached it\); ma ≥ 60000 \(1 of 3 runs reached it\)$/,
+    );
+    // … but against a baseline that mostly never got there either, the budgets were too short to tell.
+    const u = claim([...rows.slice(0, 3), ...slowFilter], 'grokfast-accelerates');
+    assert.equal(u.status, 'not tested', u.why);
+    assert.match(
+      u.why,
+      /^too few runs reached test accuracy 0\.95 within their budgets to compare ma with the runs without a filter\. .*without a filter ≥ 35000 \(1 of 3 runs reached it\); ma ≥ 60000 \(1 of 3 runs reached it\)$/,
+    );
+  });
+
+  it('grokfast-accelerates: not held when a filter is slower, and not tested without filters or a baseline', () => {
+    const rows = [
+      run('baseline', 0, reached(39000, 40000)),
+      run('ma', 0, { ...ma, ...reached(800) }),
+      run('ema', 0, { ...ema, ...reached(50000) }),
+    ];
+    const c = claim(rows, 'grokfast-accelerates');
+    assert.equal(c.status, 'not held', c.why);
+    assert.match(c.why, /^not sooner than without a filter: ema\. /);
+    assert.match(c.why, /ema 50000 \(0\.8× sooner\); ma 800 \(50× sooner\)/);
+
+    // Runs are chosen by their config: a variant named grokfast-ma without a filter is no filter.
+    const named = claim([run('grokfast-ma', 0), run('baseline', 0)], 'grokfast-accelerates');
+    assert.equal(named.status, 'not tested');
+    assert.match(named.why, /^the sweep has no run with a gradient filter \(train\.grad_filter\)$/);
+    const otherTask = claim(
+      [run('baseline', 0, { task_key: '{"p":97}' }), run('ma', 0, { ...ma, ...reached(800) })],
+      'grokfast-accelerates',
+    );
+    assert.equal(otherTask.status, 'not tested');
+    assert.match(
+      otherTask.why,
+      /no finished run without a gradient filter on the same task, with the same loss, precision and ⊥Grad, as the 1 finished run with one/,
+    );
+    // Runs without a filter but with another lever are no baseline for it.
+    const otherLever = claim(
+      [
+        run('stablemax', 0, { loss: 'stablemax_cross_entropy', ...reached(9000) }),
+        run('f64', 0, { loss_precision: 'float64' }),
+        run('ma', 0, { ...ma, ...reached(800) }),
+      ],
+      'grokfast-accelerates',
+    );
+    assert.equal(otherLever.status, 'not tested', otherLever.why);
+    // Groups are compared apart, and named by what sets them apart.
+    const twoLosses = claim(
+      [
+        run('baseline', 0, reached(39000, 40000)),
+        run('ma', 0, { ...ma, ...reached(800) }),
+        run('stablemax', 0, { loss: 'stablemax_cross_entropy', ...reached(9000) }),
+        run('stablemax-ma', 0, { ...ma, loss: 'stablemax_cross_entropy', ...reached(12000) }),
+      ],
+      'grokfast-accelerates',
+    );
+    assert.equal(twoLosses.status, 'not held');
+    assert.match(
+      twoLosses.why,
+      /^not sooner than without a filter: ma at train\.loss = stablemax_cross_entropy\. /,
+    );
+    assert.match(
+      twoLosses.why,
+      /train\.loss = cross_entropy: median steps to test accuracy 0\.95: without a filter 40000 .*ma 800 \(50× sooner\)/,
+    );
+    const running = claim(
+      [
+        run('baseline', 0),
+        run('ma', 0, { ...ma, state: 'running' }),
+        run('ma', 1, { ...ma, state: 'running' }),
+      ],
+      'grokfast-accelerates',
+    );
+    assert.equal(running.status, 'not tested');
+    assert.match(
+      running.why,
+      /none of the 2 runs with a gradient filter \(train\.grad_filter\) has finished yet/,
+    );
+  });
+
+  it('softmax-collapse-without-decay: held, not held, not tested', () => {
+    const collapsed = (t: number, f: number): Partial<SweepRunRow> => ({ t_collapse: t, final_collapse: f });
+    const rows = [
+      run('plain', 0, { ...collapsed(1200, 0.97), steps_budget: 10000, steps_run: 10000 }),
+      run('plain', 1, { ...collapsed(1500, 0.99), t_mem: 120, steps_budget: 10000, steps_run: 10000 }),
+      // Not plain: a gradient filter, weight decay, ⊥Grad or float64 (each generalizes here, and is not counted).
+      run('ma', 0, { ...ma, ...reached(800) }),
+      run('decay', 0, { weight_decay: 1, ...reached(800) }),
+      run('ortho', 0, { orthogonal_grad: true, ...reached(800) }),
+      run('f64', 0, { loss_precision: 'float64', ...reached(800) }),
+    ];
+    const c = claim(rows, 'softmax-collapse-without-decay');
+    assert.equal(c.status, 'held', c.why);
+    assert.match(
+      c.why,
+      /^all 2 finished runs without regularization memorized \(train accuracy ≥ 0\.99 at step 100–120\), none reached test accuracy 0\.9 within its budget of 10000 steps \(highest 0\.05\), and at the end 97%–99% of the training examples had a loss of exactly 0 \(≥ 0\.5 from step 1200–1500\)$/,
+    );
+    assert.equal(c.numbers.runs, 2);
+
+    const generalized = rows.map((r, i) => (i === 0 ? { ...r, ...reached(5000) } : r));
+    const g = claim(generalized, 'softmax-collapse-without-decay');
+    assert.equal(g.status, 'not held');
+    assert.match(g.why, /1 of 2 reached test accuracy 0\.9 \(r\d+ at step 5000\)/);
+    const low = rows.map((r, i) => (i === 1 ? { ...r, ...collapsed(1500, 0.2) } : r));
+    const l = claim(low, 'softmax-collapse-without-decay');
+    assert.equal(l.status, 'not held');
+    assert.match(
+      l.why,
+      /1 of 2 ended below a collapse fraction of 0\.5 \(final collapse fractions 20%–97%\)/,
+    );
+
+    const old = rows.map((r) => ({ ...r, t_collapse: null, final_collapse: null }));
+    const o = claim(old, 'softmax-collapse-without-decay');
+    assert.equal(o.status, 'not tested');
+    assert.match(o.why, /the 2 finished runs without regularization recorded no softmax_collapse/);
+    const none = claim(rows.slice(2), 'softmax-collapse-without-decay');
+    assert.equal(none.status, 'not tested');
+    assert.match(
+      none.why,
+      /^the sweep has no run with float32 softmax cross-entropy, weight decay 0, no ⊥Grad/,
+    );
+  });
+
+  it('stablemax- and orthogonal-grad-groks-without-decay: held, not held, not tested', () => {
+    const cases = [
+      ['stablemax-groks-without-decay', { loss: 'stablemax_cross_entropy' }, /StableMax/],
+      ['orthogonal-grad-groks-without-decay', { orthogonal_grad: true }, /⊥Grad/],
+    ] as const;
+    for (const [id, lever, name] of cases) {
+      const rows = [
+        run('lever', 0, { ...lever, ...reached(3000) }),
+        run('lever', 1, { ...lever, ...reached(3400) }),
+        // With weight decay it does not count, whatever it did.
+        run('decayed', 0, { ...lever, weight_decay: 0.1 }),
+        run('plain', 0),
+      ];
+      const c = claim(rows, id);
+      assert.equal(c.status, 'held', `${id}: ${c.why}`);
+      assert.match(
+        c.why,
+        /^all 2 finished runs reached test accuracy 0\.9 without weight decay: t_grok 3000–3400 steps, t_mem 100 \(verdicts: grokked 2\)$/,
+      );
+      const failed = rows.map((r, i) =>
+        i === 1
+          ? {
+              ...r,
+              t_grok_crossing: null,
+              t_test_acc_95: null,
+              verdict: 'memorized-only' as const,
+              max_test_acc: 0.3,
+            }
+          : r,
+      );
+      const f = claim(failed, id);
+      assert.equal(f.status, 'not held', id);
+      assert.match(
+        f.why,
+        /^1 of 2 finished runs did not reach test accuracy 0\.9 within its budget of 60000 steps \(highest 0\.99; verdicts: grokked 1, memorized-only 1\); the others at step 3000$/,
+      );
+      const none = claim(rows.slice(2), id);
+      assert.equal(none.status, 'not tested', id);
+      assert.match(none.why, name);
+      assert.match(none.why, /^the sweep has no run with/);
+    }
+  });
+
+  it('float64-delays-collapse: held, not held, not tested, pairing runs alike but for the precision', () => {
+    const pair = (key: string, t32: number | null, t64: number | null, seed = 0) => [
+      run('f32', seed, {
+        alike_key: key,
+        t_collapse: t32,
+        final_collapse: t32 === null ? 0.1 : 0.9,
+        steps_run: 10000,
+      }),
+      run('f64', seed, {
+        alike_key: key,
+        loss_precision: 'float64',
+        t_collapse: t64,
+        final_collapse: t64 === null ? 0.1 : 0.9,
+        steps_run: 10000,
+      }),
+    ];
+    const held = claim([...pair('A', 1200, 4000), ...pair('B', 1300, null, 1)], 'float64-delays-collapse');
+    assert.equal(held.status, 'held', held.why);
+    assert.match(
+      held.why,
+      /r\d+ at step 1200, r\d+ at step 4000 \(3\.33×\); r\d+ at step 1300, r\d+ never within 10000 steps/,
+    );
+    const early = claim([...pair('A', 1200, 800), ...pair('B', 1300, null, 1)], 'float64-delays-collapse');
+    assert.equal(early.status, 'not held');
+    assert.match(
+      early.why,
+      /^in 1 of 2 pairs float64 collapsed no later than float32: r\d+ at step 1200, r\d+ at step 800/,
+    );
+    const onlyF64 = claim(pair('A', 1200, 800).slice(1), 'float64-delays-collapse');
+    assert.equal(onlyF64.status, 'not tested');
+    assert.match(
+      onlyF64.why,
+      /^the finished float64 run has no finished float32 run alike but for the precision/,
+    );
+    // Runs that differ in more than the precision are not a pair.
+    const unlike = pair('A', 1200, 800);
+    unlike[1] = { ...unlike[1], alike_key: 'A with another lr' };
+    assert.equal(claim(unlike, 'float64-delays-collapse').status, 'not tested');
+    const neither = claim(pair('A', null, null), 'float64-delays-collapse');
+    assert.equal(neither.status, 'not tested');
+    assert.match(neither.why, /neither run reached a collapse fraction of 0\.5 within its budget/);
+    const none = claim(pair('A', 1200, 800).slice(0, 1), 'float64-delays-collapse');
+    assert.equal(none.status, 'not tested');
+    assert.match(none.why, /^the sweep has no run with a float64 softmax/);
+  });
+});
+
 describe('phase diagram options', () => {
   const axes: SweepAxis[] = [
     { key: WD, values: [0, 1] },
@@ -425,6 +775,249 @@ describe('phase diagram options', () => {
       [`the sweep has no ${WD} axis`, `the sweep has no ${FRAC} axis`],
     );
     assert.match(await specToSvg(onePlan.plots[0].spec), /364/, 'median t_grok of width 64');
+  });
+});
+
+/**
+ * Lever sweeps on run folders written by hand (no training): the grid comes from a spec with
+ * variants (so each folder's config.json is what the sweep would give the run), and each run's
+ * metrics.jsonl has a chosen shape — memorized at step 100, test accuracy jumping to 0.99 at a
+ * chosen step or never, softmax_collapse reaching a chosen fraction at a chosen step or not
+ * recorded. Three sweeps: every lever claim held, every one not held, every one not tested.
+ */
+describe('lever claims and the variant chart from run folders', () => {
+  const runsDir = path.join(tmp(), 'runs');
+  const base = tinyGrokkingConfig({
+    train: { weight_decay: 0, steps: 2000, stop_test_acc: 0.99, stop_patience: 3 },
+    eval: { every: 50, log_points_per_decade: 0, checkpoint_every: 1000 },
+  });
+  interface Shape {
+    /** Step where test accuracy jumps to 0.99 (the run then stops 3 evaluations later); null: never. */
+    generalizeAt: number | null;
+    /** Step where softmax_collapse jumps to `collapse`; null: stays at 0.01. */
+    collapseAt?: number | null;
+    collapse?: number;
+    /** false: a log from before softmax_collapse was recorded. */
+    recorded?: boolean;
+  }
+  /** metrics.jsonl records: every 50 steps to the budget, or to 3 evaluations past generalizing. */
+  function records(shape: Shape): Array<Record<string, number>> {
+    const last = shape.generalizeAt === null ? 2000 : shape.generalizeAt + 100;
+    const out: Array<Record<string, number>> = [];
+    for (let step = 0; step <= last; step += 50) {
+      const train = step >= 100 ? 1 : 0.05 + 0.4 * (step / 100);
+      const test = shape.generalizeAt !== null && step >= shape.generalizeAt ? 0.99 : 0.02;
+      const record: Record<string, number> = {
+        step,
+        train_acc: train,
+        test_acc: test,
+        train_loss: 1 - train + 1e-3,
+        test_loss: 4 - 3 * test,
+        weight_norm: 40,
+      };
+      if (shape.recorded !== false) {
+        const collapsed = shape.collapseAt != null && step >= shape.collapseAt;
+        record.softmax_collapse = collapsed ? (shape.collapse ?? 0.98) : 0.01;
+        if (step > 0) record.nlm_cosine = 0.5;
+      }
+      out.push(record);
+    }
+    return out;
+  }
+  /** Writes a sweep of one seed per variant: the manifest from the spec, each run's folder by hand. */
+  async function leverSweep(
+    name: string,
+    variants: Record<string, { set: Record<string, unknown>; shape: Shape }>,
+  ): Promise<Gathered> {
+    const spec = parseSweepSpec(
+      {
+        name,
+        config: base,
+        variants: Object.fromEntries(Object.entries(variants).map(([v, d]) => [v, d.set])),
+        seeds: 1,
+      },
+      { baseDir: runsDir },
+    );
+    const plan = planSweep(spec);
+    const manifest = prepareSweep(runsDir, plan);
+    for (const cell of plan.cells) {
+      const { shape } = variants[cell.values.variant as string];
+      writeRunFiles(runsDir, cell.runId, cell.config, records(shape));
+    }
+    return gatherSweep(runsDir, manifest);
+  }
+  const claimsOf = (g: Gathered) => Object.fromEntries(checkClaims(g).map((c) => [c.id, c]));
+  const ma = { 'train.grad_filter': { kind: 'ma', window: 100, lamb: 5 }, wd: 0.01 };
+  const ema = { 'train.grad_filter': { kind: 'ema', alpha: 0.98, lamb: 2 }, wd: 0.005 };
+  const stablemax = { 'train.loss': 'stablemax_cross_entropy', 'train.beta2': 0.999 };
+  let held: Gathered;
+
+  before(async () => {
+    held = await leverSweep('levers', {
+      plain: { set: {}, shape: { generalizeAt: null, collapseAt: 400 } },
+      ma: { set: ma, shape: { generalizeAt: 300 } },
+      ema: { set: ema, shape: { generalizeAt: 500 } },
+      f64: { set: { 'train.loss_precision': 'float64' }, shape: { generalizeAt: null, collapseAt: 1200 } },
+      stablemax: { set: stablemax, shape: { generalizeAt: 800 } },
+      ortho: { set: { 'train.orthogonal_grad': true }, shape: { generalizeAt: 900 } },
+    });
+  });
+
+  it('reads each run’s levers from its config and the new measures from its metrics', () => {
+    const byVariant = Object.fromEntries(held.rows.map((r) => [r.values.variant as string, r]));
+    assert.deepEqual(held.axes[0], {
+      key: 'variant',
+      values: ['plain', 'ma', 'ema', 'f64', 'stablemax', 'ortho'],
+    });
+    const levers = (r: SweepRunRow) => [
+      r.grad_filter,
+      r.loss,
+      r.loss_precision,
+      r.orthogonal_grad,
+      r.weight_decay,
+    ];
+    assert.deepEqual(levers(byVariant.plain), ['none', 'cross_entropy', 'float32', false, 0]);
+    assert.deepEqual(levers(byVariant.ma), ['ma', 'cross_entropy', 'float32', false, 0.01]);
+    assert.deepEqual(levers(byVariant.ema), ['ema', 'cross_entropy', 'float32', false, 0.005]);
+    assert.deepEqual(levers(byVariant.f64), ['none', 'cross_entropy', 'float64', false, 0]);
+    assert.deepEqual(levers(byVariant.stablemax), ['none', 'stablemax_cross_entropy', 'float32', false, 0]);
+    assert.deepEqual(levers(byVariant.ortho), ['none', 'cross_entropy', 'float32', true, 0]);
+    assert.equal(byVariant.plain.alike_key, byVariant.f64.alike_key, 'alike but for the precision');
+    assert.notEqual(byVariant.plain.alike_key, byVariant.ortho.alike_key);
+    assert.equal(new Set(held.rows.map((r) => r.task_key)).size, 1, 'one task');
+    assert.deepEqual(
+      [byVariant.plain.t_test_acc_95, byVariant.plain.t_collapse, byVariant.plain.final_collapse],
+      [null, 400, 0.98],
+    );
+    assert.deepEqual([byVariant.ma.t_test_acc_95, byVariant.ma.steps_run], [300, 400]);
+    assert.equal(byVariant.ma.final_collapse, 0.01);
+    assert.equal(byVariant.ma.final_nlm_cosine, 0.5);
+    assert.equal(byVariant.f64.t_collapse, 1200);
+    const cell = held.cells.find((c) => c.values.variant === 'ema');
+    assert.equal(cell?.median_t_test_acc_95, 500);
+  });
+
+  it('every lever claim held, each with its numbers', () => {
+    const c = claimsOf(held);
+    for (const id of [
+      'grokfast-accelerates',
+      'softmax-collapse-without-decay',
+      'stablemax-groks-without-decay',
+      'orthogonal-grad-groks-without-decay',
+      'float64-delays-collapse',
+    ])
+      assert.equal(c[id].status, 'held', `${id}: ${c[id].why}`);
+    assert.match(
+      c['grokfast-accelerates'].why,
+      /without a filter ≥ 2000 \(1 run, none reached it within its budget\); ema 500 \(≥ 4× sooner\); ma 300 \(≥ 6\.67× sooner\)/,
+    );
+    assert.match(
+      c['softmax-collapse-without-decay'].why,
+      /at the end 98% of the training examples had a loss of exactly 0 \(≥ 0\.5 from step 400\)/,
+    );
+    assert.match(c['stablemax-groks-without-decay'].why, /t_grok 800/);
+    assert.match(c['orthogonal-grad-groks-without-decay'].why, /t_grok 900/);
+    assert.match(c['float64-delays-collapse'].why, /levers-000 at step 400, levers-003 at step 1200 \(3×\)/);
+  });
+
+  it('every lever claim not held when the runs go against it', async () => {
+    const g = await leverSweep('contrary', {
+      plain: { set: {}, shape: { generalizeAt: 600, collapseAt: 300, collapse: 0.6 } },
+      ma: { set: ma, shape: { generalizeAt: 1800 } },
+      f64: { set: { 'train.loss_precision': 'float64' }, shape: { generalizeAt: 700, collapseAt: 200 } },
+      stablemax: { set: stablemax, shape: { generalizeAt: null } },
+      ortho: { set: { 'train.orthogonal_grad': true }, shape: { generalizeAt: null } },
+    });
+    const c = claimsOf(g);
+    for (const id of [
+      'grokfast-accelerates',
+      'softmax-collapse-without-decay',
+      'stablemax-groks-without-decay',
+      'orthogonal-grad-groks-without-decay',
+      'float64-delays-collapse',
+    ])
+      assert.equal(c[id].status, 'not held', `${id}: ${c[id].why}`);
+    assert.match(
+      c['grokfast-accelerates'].why,
+      /without a filter 600 \(1 of 1 run reached it\); ma 1800 \(0\.333× sooner\)/,
+    );
+    assert.match(
+      c['softmax-collapse-without-decay'].why,
+      /1 of 1 reached test accuracy 0\.9 \(contrary-000 at step 600\)/,
+    );
+    assert.match(
+      c['stablemax-groks-without-decay'].why,
+      /^1 of 1 finished run did not reach test accuracy 0\.9/,
+    );
+    assert.match(c['float64-delays-collapse'].why, /contrary-000 at step 300, contrary-002 at step 200/);
+  });
+
+  it('every lever claim not tested on plain runs that predate softmax_collapse, whatever the variants are called', async () => {
+    const g = await leverSweep('old', {
+      'grokfast-ma': { set: {}, shape: { generalizeAt: null, recorded: false } },
+      stablemax: { set: { wd: 0.5 }, shape: { generalizeAt: 700, recorded: false } },
+    });
+    const c = claimsOf(g);
+    for (const id of [
+      'grokfast-accelerates',
+      'softmax-collapse-without-decay',
+      'stablemax-groks-without-decay',
+      'orthogonal-grad-groks-without-decay',
+      'float64-delays-collapse',
+    ])
+      assert.equal(c[id].status, 'not tested', `${id}: ${c[id].why}`);
+    assert.match(c['grokfast-accelerates'].why, /no run with a gradient filter/);
+    assert.match(c['softmax-collapse-without-decay'].why, /recorded no softmax_collapse in metrics\.jsonl/);
+    assert.match(c['stablemax-groks-without-decay'].why, /no run with StableMax/);
+    const row = g.rows.find((r) => r.values.variant === 'grokfast-ma');
+    assert.deepEqual([row?.final_collapse, row?.t_collapse, row?.final_nlm_cosine], [null, null, null]);
+  });
+
+  it('the report: variants listed, lever columns, and one accuracy curve per variant', async () => {
+    const report = await buildSweepReport(runsDir, 'levers', { formats: ['svg'] });
+    const names = report.files.map((f) => f.name);
+    assert.ok(names.includes('variant-accuracy.svg'), names.join());
+    const md = String(report.files.find((f) => f.name === 'report.md')?.data);
+    assert.match(md, /^- `variant`: plain, ma, ema, f64, stablemax, ortho$/m);
+    assert.match(md, /^- \*\*plain\*\*: the base config as is$/m);
+    assert.match(
+      md,
+      /^- \*\*ma\*\*: `train\.grad_filter` = `\{"kind":"ma","window":100,"lamb":5\}`, `train\.weight_decay` = `0\.01`$/m,
+    );
+    assert.match(md, /\| t 95% \| collapse \| t collapse \| verdict \|/);
+    assert.match(md, /\| levers-000 \| plain \| 0 \| finished \| .* \| — \| 0\.98 \| 400 \| /);
+    assert.match(md, /\| median t 95% \|/);
+    const plot = report.json.plots.find((p) => p.name === 'variant-accuracy');
+    assert.ok(plot);
+    const planned = planPlots('levers', held, choosePhaseAxes(held.axes, {}));
+    const spec = planned.plots.find((p) => p.stem === 'variant-accuracy')?.spec as unknown as {
+      datasets: {
+        rows: Array<{ kind: string; variant: string; split: string; step: number; value: number }>;
+      };
+    };
+    const rows = spec.datasets.rows;
+    const curve = (variant: string, split: string) =>
+      rows.filter((r) => r.kind === 'curve' && r.variant === variant && r.split === split);
+    // Every evaluation of the first seed's run (41 for plain: steps 0, 50, …, 2000), both splits.
+    assert.equal(curve('plain', 'test').length, 41);
+    assert.equal(curve('plain', 'train').length, 41);
+    assert.deepEqual(
+      curve('ma', 'test').map((r) => [r.step, r.value]),
+      [0, 50, 100, 150, 200, 250, 300, 350, 400].map((s) => [s, s >= 300 ? 0.99 : 0.02]),
+    );
+    assert.deepEqual(
+      rows.filter((r) => r.kind === 'reached').map((r) => [r.variant, r.step]),
+      [
+        ['ma', 300],
+        ['ema', 500],
+        ['stablemax', 800],
+        ['ortho', 900],
+      ],
+    );
+    const svg = String(report.files.find((f) => f.name === 'variant-accuracy.svg')?.data);
+    for (const v of ['plain', 'ma', 'ema', 'f64', 'stablemax', 'ortho'])
+      assert.match(svg, new RegExp(`>${v}<`));
+    assert.match(svg, /accuracy of each variant/);
   });
 });
 
@@ -612,13 +1205,35 @@ describe('a sweep of tiny runs', () => {
     assert.equal(fs.readFileSync(path.join(dir, 'cells.csv'), 'utf8').trimEnd().split('\n').length, 11);
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'runs.json'), 'utf8'));
     assert.equal(json.runs.length, 20);
-    assert.equal(json.claims.length, 4);
+    assert.equal(json.claims.length, 9);
+    // The lever claims are there, each not tested on plain weight-decay runs, saying why.
+    const levers = json.claims.slice(4) as Array<{ id: string; status: string; why: string }>;
+    assert.deepEqual(
+      levers.map((c) => c.id),
+      [
+        'grokfast-accelerates',
+        'softmax-collapse-without-decay',
+        'stablemax-groks-without-decay',
+        'orthogonal-grad-groks-without-decay',
+        'float64-delays-collapse',
+      ],
+    );
+    for (const i of [0, 2, 3, 4]) assert.equal(levers[i].status, 'not tested', levers[i].why);
+    assert.match(levers[0].why, /the sweep has no run with a gradient filter/);
+    assert.match(levers[2].why, /the sweep has no run with StableMax/);
+    assert.match(levers[4].why, /the sweep has no run with a float64 softmax/);
+    // γ = 0 runs are plain softmax runs: tested when their logs record softmax_collapse.
+    const collapse = levers[1];
+    if (collapse.status === 'not tested') assert.match(collapse.why, /recorded no softmax_collapse/);
+    else assert.match(collapse.why, /without regularization/);
     assert.equal(json.summary['not-started'], 3);
     assert.equal(json.runs.find((r: { run_id: string }) => r.run_id === running).state, 'running');
     const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
     for (const c of json.claims)
       assert.ok(md.includes(c.why.replaceAll('|', '\\|')), `report.md lacks ${c.id}`);
     assert.match(md, /!\[phase-t_grok\]\(phase-t_grok\.png\)/);
+    // No variants, no levers: the tables and charts of a weight-decay sweep as before.
+    assert.doesNotMatch(md, /t 95%|collapse \||variant/);
     const png = fs.readFileSync(path.join(dir, 'phase-t_grok.png'));
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
     const svg = fs.readFileSync(path.join(dir, 'phase-t_grok.svg'), 'utf8');

@@ -6,10 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { stringify } from 'yaml';
+import { PRESETS } from '../src/config/presets.ts';
 import type { RunConfigInput } from '../src/config/schema.ts';
 import { isPidAlive } from '../src/runs/index.ts';
-import { cellRunId, planSweep } from '../src/sweep/expand.ts';
-import { readSweepManifest } from '../src/sweep/manifest.ts';
+import { cellRunId, manifestOf, planSweep } from '../src/sweep/expand.ts';
+import { readSweepManifest, sweepManifestSchema } from '../src/sweep/manifest.ts';
+import { sweepDifferences } from '../src/sweep/prepare.ts';
+import { SWEEP_PRESETS } from '../src/sweep/presets.ts';
 import { expandAxis } from '../src/sweep/ranges.ts';
 import { parseRedisUrl } from '../src/sweep/redis-url.ts';
 import { parseSweepSpec, readSweepSpecFile } from '../src/sweep/spec.ts';
@@ -107,6 +110,70 @@ test('every spec problem is reported against its field, all at once', () => {
     [{ preset: 'demo', axes: { wd: [-1, 0.5] } }, [['axes.wd', /weight_decay must be ≥ 0 \(value -1\)/]]],
     [{ preset: 'demo', set: { lr: -1 }, axes: { wd: [1] } }, [['set.lr', /lr must be > 0/]]],
     [{ preset: 'demo', axes: { op: ['add', 'div'], p: [47, 48] } }, [['axes.p', /prime.*\(value 48\)/]]],
+    // Variants: named overrides, checked like set: and cells, each problem at its variant's field.
+    [{ preset: 'demo', variants: [1] }, [['variants', /must be a mapping from variant names to overrides/]]],
+    [{ preset: 'demo', variants: {} }, [['variants', /at least one variant/]]],
+    [{ preset: 'demo', variants: { a: 3 } }, [['variants.a', /must be a mapping of config keys to values/]]],
+    [
+      { preset: 'demo', variants: { 'bad name': {} } },
+      [['variants.bad name', /a variant name is 1–64 letters/]],
+    ],
+    [
+      { preset: 'demo', variants: { a: { 'train.weight_dacay': 1 } } },
+      [['variants.a.train.weight_dacay', /unknown config key.*did you mean train\.weight_decay\?/]],
+    ],
+    [
+      { preset: 'demo', variants: { a: { wd: 1, 'train.weight_decay': 2 } } },
+      [['variants.a.train.weight_decay', /already set by variants\.a\.wd/]],
+    ],
+    [
+      { preset: 'demo', set: { wd: 1 }, variants: { a: { wd: 2 } } },
+      [['variants.a.wd', /also fixed by set\.wd/]],
+    ],
+    [
+      { preset: 'demo', variants: { a: { wd: 2 }, b: {} }, axes: { wd: [1, 2] } },
+      [
+        [
+          'axes.wd',
+          /train\.weight_decay is also set by variant a \(variants\.a\.wd\); a key is set in one place/,
+        ],
+      ],
+    ],
+    [
+      { preset: 'demo', variants: { a: { train: { lr: 1 } } }, axes: { lr: [1, 2] } },
+      [['axes.lr', /train\.lr is also set by variant a \(variants\.a\.train\)/]],
+    ],
+    [
+      { preset: 'demo', variants: { a: {} }, axes: { variant: ['a'] } },
+      [['axes.variant', /given by variants:/]],
+    ],
+    [
+      { preset: 'demo', variants: { base: {}, neg: { wd: -1 } } },
+      [['variants.neg.wd', /weight_decay must be ≥ 0$/]],
+    ],
+    [
+      { preset: 'demo', variants: { a: { 'model.width': 0.5 } }, seeds: 2 },
+      [['variants.a.model.width', /width must be an integer/]],
+    ],
+    // An object value: its problem is named inside it.
+    [
+      {
+        preset: 'demo',
+        variants: {
+          baseline: {},
+          'grokfast-ema': { 'train.grad_filter': { kind: 'ema', alpha: 1.5, lamb: 2 } },
+        },
+      },
+      [['variants.grokfast-ema.train.grad_filter.alpha', /alpha/]],
+    ],
+    // A whole section given by a variant: the problem is named inside it.
+    [
+      {
+        preset: 'demo',
+        variants: { a: { task: { kind: 'modular', op: 'add', p: 1, train_fraction: 0.5 } } },
+      },
+      [['variants.a.task.p', /p must be/]],
+    ],
   ];
   for (const [raw, expected] of cases) {
     const problems = problemsOf(raw);
@@ -223,6 +290,125 @@ test('the grid is the cartesian product in spec order with seeds last, and run i
   );
   assert.equal(fixture.cells[26].runId, 'wd-frac-026');
   assert.equal((fixture.cells[0].config.train as { steps: number }).steps, 2000);
+});
+
+test("variants: the first axis, each cell its variant's overrides; the manifest keeps them and a changed variant is a different sweep", () => {
+  const raw = {
+    name: 'v',
+    preset: 'demo',
+    set: { steps: 500 },
+    variants: {
+      baseline: {},
+      decayed: { wd: 1, lr: 3e-3 },
+      mse: { 'train.loss': 'mse', 'model.init_scale': 0.5 },
+      bare: null,
+    },
+    axes: { frac: [0.3, 0.5] },
+    seeds: 2,
+  };
+  const plan = planSweep(parseSweepSpec(raw, { baseDir: root }));
+  assert.deepEqual(
+    plan.spec.axes.map((a) => [a.key, a.field, a.values]),
+    [
+      ['variant', 'variants', ['baseline', 'decayed', 'mse', 'bare']],
+      ['task.train_fraction', 'axes.frac', [0.3, 0.5]],
+      ['seed', 'seeds', [0, 1]],
+    ],
+  );
+  assert.equal(plan.cells.length, 16);
+  assert.deepEqual(plan.cells[5].values, { variant: 'decayed', 'task.train_fraction': 0.3, seed: 1 });
+  assert.equal(plan.cells[5].runId, 'v-005');
+  type Cfg = {
+    train: { weight_decay: number; lr: number; loss: string; steps: number };
+    model: { init_scale: number };
+  };
+  const demo = PRESETS.demo.config as unknown as Cfg;
+  const cfg = (i: number) => plan.cells[i].config as unknown as Cfg;
+  // The base as is (with set:), then each variant's overrides; set: and the axes apply to every variant.
+  for (const i of [0, 12]) {
+    assert.equal(cfg(i).train.weight_decay, demo.train.weight_decay);
+    assert.equal(cfg(i).train.lr, demo.train.lr);
+  }
+  assert.deepEqual([cfg(5).train.weight_decay, cfg(5).train.lr, cfg(5).train.steps], [1, 3e-3, 500]);
+  assert.deepEqual(
+    [cfg(9).train.loss, cfg(9).model.init_scale, cfg(9).train.weight_decay],
+    ['mse', 0.5, demo.train.weight_decay],
+  );
+  assert.equal((plan.cells[6].config.task as { train_fraction: number }).train_fraction, 0.5);
+
+  const manifest = manifestOf(plan, 'then');
+  assert.deepEqual(manifest.variants, {
+    baseline: {},
+    decayed: { 'train.weight_decay': 1, 'train.lr': 3e-3 },
+    mse: { 'train.loss': 'mse', 'model.init_scale': 0.5 },
+    bare: {},
+  });
+  assert.deepEqual(manifest.axes[0], { key: 'variant', values: ['baseline', 'decayed', 'mse', 'bare'] });
+  assert.deepEqual(sweepManifestSchema.parse(JSON.parse(JSON.stringify(manifest))), manifest);
+  // Same names, other overrides: other runs under the same ids.
+  const changed = manifestOf(
+    planSweep(
+      parseSweepSpec(
+        { ...raw, variants: { ...raw.variants, decayed: { wd: 3, lr: 3e-3 } } },
+        { baseDir: root },
+      ),
+    ),
+  );
+  assert.deepEqual(sweepDifferences(manifest, changed), [
+    'variant decayed {"train.weight_decay":1,"train.lr":0.003} → {"train.weight_decay":3,"train.lr":0.003}',
+  ]);
+  // The same variants written with aliases or full keys are the same sweep.
+  const reworded = manifestOf(
+    planSweep(
+      parseSweepSpec(
+        { ...raw, variants: { ...raw.variants, decayed: { 'train.weight_decay': 1, 'train.lr': 3e-3 } } },
+        { baseDir: root },
+      ),
+    ),
+  );
+  assert.deepEqual(sweepDifferences(manifest, reworded), []);
+  const renamed = manifestOf(
+    planSweep(parseSweepSpec({ ...raw, variants: { baseline: {}, decay: { wd: 1 } } }, { baseDir: root })),
+  );
+  assert.match(
+    sweepDifferences(manifest, renamed).join(),
+    /^variant \["baseline", "decayed", "mse", "bare"\] → \["baseline", "decay"\]$/,
+  );
+});
+
+test('built-in sweeps parse and expand; the lever sweeps vary named variants', () => {
+  for (const [name, preset] of Object.entries(SWEEP_PRESETS)) {
+    const plan = planSweep(parseSweepSpec(preset.spec, { defaultName: name, baseDir: root }));
+    assert.ok(plan.cells.length > 0, name);
+    assert.equal(plan.cells[0].runId, `${name}-000`);
+  }
+  const variantsOf = (name: string) => {
+    const plan = planSweep(parseSweepSpec(SWEEP_PRESETS[name].spec, { defaultName: name, baseDir: root }));
+    return Object.fromEntries(
+      plan.cells.map((c) => [c.values.variant as string, c.config.train as Record<string, unknown>]),
+    );
+  };
+  const grokfast = variantsOf('grokfast-97');
+  assert.deepEqual(Object.keys(grokfast), ['baseline', 'grokfast-ma', 'grokfast-ema']);
+  assert.deepEqual(
+    [
+      grokfast.baseline.grad_filter,
+      grokfast.baseline.steps,
+      grokfast.baseline.stop_test_acc,
+      grokfast.baseline.stop_patience,
+    ],
+    [null, 60000, 0.95, 3],
+  );
+  assert.deepEqual(grokfast['grokfast-ma'].grad_filter, { kind: 'ma', window: 100, lamb: 5 });
+  assert.equal(grokfast['grokfast-ma'].weight_decay, 0.01);
+  assert.deepEqual(grokfast['grokfast-ema'].grad_filter, { kind: 'ema', alpha: 0.98, lamb: 2 });
+  assert.equal(grokfast['grokfast-ema'].weight_decay, 0.005);
+  const stability = variantsOf('stability-113');
+  assert.deepEqual(Object.keys(stability), ['softmax-f32', 'softmax-f64', 'stablemax', 'orthogonal-adamw']);
+  assert.equal(stability['softmax-f64'].loss_precision, 'float64');
+  assert.deepEqual([stability.stablemax.loss, stability.stablemax.beta2], ['stablemax_cross_entropy', 0.999]);
+  assert.equal(stability['orthogonal-adamw'].orthogonal_grad, true);
+  for (const train of Object.values(stability)) assert.equal(train.weight_decay, 0);
 });
 
 // ---- queue URLs ----------------------------------------------------------------------------------

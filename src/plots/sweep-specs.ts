@@ -7,11 +7,12 @@
  *   gapVersusDecaySpec    Δt = t_grok − t_mem per run against 1/γ, with the fitted line a/γ + b
  *   tGrokVersusFractionSpec  t_grok per run and its median against the training fraction; runs
  *                         that did not generalize as markers in a row at the top
+ *   variantCurvesSpec     test and train accuracy against step, one line per variant of a sweep
  *
  * Like specs.ts, every dataset sits in the spec's top-level `datasets`.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { CONFIG, logAxis, PALETTE } from './specs.ts';
+import { CONFIG, logAxis, PALETTE, percentY, SOLID, stepX, TRAIN_DASH, WIDTH } from './specs.ts';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 /** Fill of cells with no value to colour (never grokked) and their hatching. */
@@ -492,5 +493,104 @@ export function tGrokVersusFractionSpec(d: TGrokVersusFractionData): TopLevelSpe
     width: 560,
     height: 360,
     layer: layers,
+  } as unknown as TopLevelSpec;
+}
+
+/** One point of a variant's accuracy curve (kind 'curve'), its first step at the target (kind 'reached'), or the target line (kind 'target'). */
+export interface VariantCurveRow {
+  kind: 'curve' | 'reached' | 'target';
+  variant: string;
+  /** Facet label ('' for one panel). */
+  panel: string;
+  /** 'train' or 'test' for curves; 'test' otherwise. */
+  split: string;
+  step: number;
+  value: number;
+}
+
+export interface VariantCurvesData {
+  title: string;
+  subtitle: string[];
+  rows: VariantCurveRow[];
+  /** Legend order. */
+  variants: string[];
+  panels: string[];
+  panelTitle: string | null;
+  maxStep: number;
+  /** The test accuracy drawn as a dotted line and marked where each variant first reached it. */
+  target: number;
+}
+
+/**
+ * Test accuracy (solid) and train accuracy (dashed) against step on the symlog step axis, one colour
+ * per variant, a dot where each variant's test accuracy first reached the target and a dotted line at
+ * the target; one panel per setting of the sweep's other axes. One dataset with a `kind` field, so
+ * every layer can filter it inside a facet.
+ */
+export function variantCurvesSpec(d: VariantCurvesData): TopLevelSpec {
+  const colors = d.variants.map((_, i) => GROUP_COLORS[i % GROUP_COLORS.length]);
+  const color = {
+    field: 'variant',
+    type: 'nominal',
+    scale: { domain: d.variants, range: colors },
+    legend: { title: 'variant', symbolType: 'stroke', labelLimit: 320 },
+  };
+  const x = stepX(d.maxStep, true);
+  const y = percentY('value', 'accuracy');
+  const only = (kind: VariantCurveRow['kind']) => [{ filter: { field: 'kind', equal: kind } }];
+  const layer = [
+    {
+      name: 'target_line',
+      transform: only('target'),
+      mark: { type: 'rule', color: '#777', strokeDash: [2, 3], strokeWidth: 1 },
+      encoding: { y: { field: 'value', type: 'quantitative' } },
+    },
+    {
+      name: 'accuracy_lines',
+      transform: only('curve'),
+      mark: { type: 'line', strokeWidth: 2, clip: true },
+      encoding: {
+        x,
+        y,
+        color,
+        strokeDash: {
+          field: 'split',
+          type: 'nominal',
+          scale: { domain: ['test', 'train'], range: [SOLID, TRAIN_DASH] },
+          legend: { title: 'accuracy', symbolType: 'stroke' },
+        },
+        detail: { field: 'split', type: 'nominal' },
+      },
+    },
+    {
+      name: 'target_points',
+      transform: only('reached'),
+      mark: { type: 'point', filled: true, size: 70, opacity: 1 },
+      encoding: {
+        x: { field: 'step', type: 'quantitative' },
+        y: { field: 'value', type: 'quantitative' },
+        color,
+        tooltip: [{ field: 'variant' }, { field: 'step' }],
+      },
+    },
+  ];
+  const common = {
+    $schema: SCHEMA,
+    title: { text: d.title, subtitle: wrapLines(d.subtitle) },
+    config: CONFIG,
+    datasets: { rows: d.rows },
+    data: { name: 'rows' },
+  };
+  if (d.panels.length <= 1) return { ...common, width: WIDTH, height: 300, layer } as unknown as TopLevelSpec;
+  return {
+    ...common,
+    facet: {
+      field: 'panel',
+      type: 'ordinal',
+      sort: d.panels,
+      header: { title: d.panelTitle, labelFontSize: 12, titleFontSize: 12, titleFontWeight: 'normal' },
+    },
+    columns: Math.min(2, d.panels.length),
+    spec: { width: 420, height: 240, layer },
   } as unknown as TopLevelSpec;
 }

@@ -12,13 +12,31 @@
  *
  * Only finished runs count (a run still going may yet grok; a stopped one did not use its budget).
  * A check is `not tested` when its axis is missing or the runs cannot decide it, and says why.
+ * The claims about training levers (Grokfast, softmax collapse, StableMax, ⊥Grad) follow them, from
+ * lever-claims.ts.
  */
 import { formatStep } from '../measures/index.ts';
 import { GAP_RATIO_MIN } from '../measures/verdict.ts';
 import type { AxisValue } from '../sweep/manifest.ts';
+import {
+  budgetText,
+  type ClaimCheck,
+  type ClaimContext,
+  type ClaimId,
+  type ClaimStatus,
+  countBy,
+  fmt,
+  isDone,
+  listCounts,
+  maxOf,
+  notDoneNote,
+} from './claim-check.ts';
 import { censoredMedian, fitInverse, fitPowerLaw } from './fit.ts';
 import type { SweepAxis, SweepRunRow } from './gather.ts';
 import { SEED_AXIS } from './gather.ts';
+import { leverClaims } from './lever-claims.ts';
+
+export { type ClaimCheck, type ClaimContext, type ClaimId, type ClaimStatus, fmt, isDone };
 
 export const WEIGHT_DECAY_AXIS = 'train.weight_decay';
 export const TRAIN_FRACTION_AXIS = 'task.train_fraction';
@@ -27,35 +45,24 @@ export const FIT_R2_MIN = 0.8;
 /** Distinct values needed along an axis before a trend along it is judged. */
 export const MIN_VALUES_FOR_TREND = 3;
 
-export type ClaimStatus = 'held' | 'not held' | 'not tested';
-export type ClaimId =
+/** Every claim, each `held`, `not held` or `not tested` with why: the weight-decay ones first. */
+export function checkClaims(ctx: ClaimContext): ClaimCheck[] {
+  return [
+    noDecayNoGrok(ctx),
+    delayInverseDecay(ctx),
+    tooMuchDecayNoFit(ctx),
+    goldilocksFraction(ctx),
+    ...leverClaims(ctx),
+  ];
+}
+
+type DecayClaimId =
   | 'no-decay-no-grok'
   | 'delay-inverse-decay'
   | 'too-much-decay-no-fit'
   | 'goldilocks-fraction';
 
-export interface ClaimCheck {
-  id: ClaimId;
-  /** The claim, in words. */
-  claim: string;
-  status: ClaimStatus;
-  /** One or two sentences with the numbers behind the status. */
-  why: string;
-  /** The numbers, for machines. */
-  numbers: Record<string, unknown>;
-}
-
-export interface ClaimContext {
-  axes: SweepAxis[];
-  rows: readonly SweepRunRow[];
-  thresholds: { mem: number; grok: number };
-}
-
-export function checkClaims(ctx: ClaimContext): ClaimCheck[] {
-  return [noDecayNoGrok(ctx), delayInverseDecay(ctx), tooMuchDecayNoFit(ctx), goldilocksFraction(ctx)];
-}
-
-const CLAIMS: Record<ClaimId, string> = {
+const CLAIMS: Record<DecayClaimId, string> = {
   'no-decay-no-grok': 'Without weight decay (γ = 0) the network does not grok within the budget',
   'delay-inverse-decay': `With moderate weight decay the delay Δt = t_grok − t_mem shrinks roughly as 1/γ (fit Δt = a/γ + b: a > 0, R² ≥ ${FIT_R2_MIN})`,
   'too-much-decay-no-fit':
@@ -65,7 +72,7 @@ const CLAIMS: Record<ClaimId, string> = {
 };
 
 function result(
-  id: ClaimId,
+  id: DecayClaimId,
   status: ClaimStatus,
   why: string,
   numbers: Record<string, unknown> = {},
@@ -73,22 +80,11 @@ function result(
   return { id, claim: CLAIMS[id], status, why, numbers };
 }
 
-/** Numbers in sentences: 3 significant digits, no exponent for ordinary sizes. */
-export function fmt(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  if (x !== 0 && (Math.abs(x) >= 1e6 || Math.abs(x) < 1e-3)) return x.toExponential(2);
-  return String(Number(x.toPrecision(3)));
-}
-
-/** Finished, with measures: only these can show that something did not happen within the budget. */
-export const isDone = (r: SweepRunRow) =>
-  r.state === 'finished' && r.verdict !== null && r.verdict !== 'insufficient-data';
-
 function hasAxis(axes: SweepAxis[], key: string): boolean {
   return axes.some((a) => a.key === key);
 }
 
-function axisMissing(id: ClaimId, key: string, axes: SweepAxis[]): ClaimCheck {
+function axisMissing(id: DecayClaimId, key: string, axes: SweepAxis[]): ClaimCheck {
   const present = axes.map((a) => a.key).join(', ') || 'none';
   return result(id, 'not tested', `axis missing: the sweep varies no ${key} (its axes: ${present})`);
 }
@@ -132,44 +128,8 @@ function byValue(rows: readonly SweepRunRow[], key: string): Array<{ value: numb
   return [...map.entries()].sort((p, q) => p[0] - q[0]).map(([value, members]) => ({ value, rows: members }));
 }
 
-function countBy(rows: readonly SweepRunRow[], f: (r: SweepRunRow) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of rows) out[f(r)] = (out[f(r)] ?? 0) + 1;
-  return out;
-}
-
-function listCounts(counts: Record<string, number>): string {
-  return Object.entries(counts)
-    .sort((p, q) => q[1] - p[1] || (p[0] < q[0] ? -1 : 1))
-    .map(([k, n]) => `${k} ${n}`)
-    .join(', ');
-}
-
-function maxOf(rows: readonly SweepRunRow[], f: (r: SweepRunRow) => number | null): number | null {
-  let m: number | null = null;
-  for (const r of rows) {
-    const v = f(r);
-    if (v !== null && (m === null || v > m)) m = v;
-  }
-  return m;
-}
-
-function budgetText(rows: readonly SweepRunRow[]): string {
-  const budgets = [...new Set(rows.map((r) => r.steps_budget).filter((b): b is number => b !== null))].sort(
-    (p, q) => p - q,
-  );
-  if (budgets.length === 0) return 'its budget';
-  if (budgets.length === 1) return `its budget of ${formatStep(budgets[0])} steps`;
-  return `budgets of ${formatStep(budgets[0])}–${formatStep(budgets[budgets.length - 1])} steps`;
-}
-
-function notDoneNote(all: readonly SweepRunRow[], done: readonly SweepRunRow[]): string {
-  const left = all.length - done.length;
-  return left > 0 ? ` (${left} run${left === 1 ? '' : 's'} not finished or unreadable left out)` : '';
-}
-
 function noDecayNoGrok({ axes, rows }: ClaimContext): ClaimCheck {
-  const id: ClaimId = 'no-decay-no-grok';
+  const id: DecayClaimId = 'no-decay-no-grok';
   if (!hasAxis(axes, WEIGHT_DECAY_AXIS)) return axisMissing(id, WEIGHT_DECAY_AXIS, axes);
   const atZero = rows.filter((r) => numericValue(r, WEIGHT_DECAY_AXIS) === 0);
   if (atZero.length === 0) {
@@ -274,7 +234,7 @@ function describeFit(g: InverseFitGroup): string {
 }
 
 function delayInverseDecay({ axes, rows }: ClaimContext): ClaimCheck {
-  const id: ClaimId = 'delay-inverse-decay';
+  const id: DecayClaimId = 'delay-inverse-decay';
   if (!hasAxis(axes, WEIGHT_DECAY_AXIS)) return axisMissing(id, WEIGHT_DECAY_AXIS, axes);
   const done = rows.filter(isDone);
   const groups: InverseFitGroup[] = groupsBesides(axes, done, WEIGHT_DECAY_AXIS).map((g) => ({
@@ -305,7 +265,7 @@ function delayInverseDecay({ axes, rows }: ClaimContext): ClaimCheck {
 }
 
 function tooMuchDecayNoFit({ axes, rows, thresholds }: ClaimContext): ClaimCheck {
-  const id: ClaimId = 'too-much-decay-no-fit';
+  const id: DecayClaimId = 'too-much-decay-no-fit';
   if (!hasAxis(axes, WEIGHT_DECAY_AXIS)) return axisMissing(id, WEIGHT_DECAY_AXIS, axes);
   const all = byValue(rows, WEIGHT_DECAY_AXIS);
   // Only values of γ with finished runs can show that nothing fits.
@@ -444,7 +404,7 @@ function describeGoldilocks(g: GoldilocksGroup): string {
 }
 
 function goldilocksFraction({ axes, rows }: ClaimContext): ClaimCheck {
-  const id: ClaimId = 'goldilocks-fraction';
+  const id: DecayClaimId = 'goldilocks-fraction';
   if (!hasAxis(axes, TRAIN_FRACTION_AXIS)) return axisMissing(id, TRAIN_FRACTION_AXIS, axes);
   const done = rows.filter(isDone);
   const groups = groupsBesides(axes, done, TRAIN_FRACTION_AXIS).map((g) => goldilocksGroup(g.label, g.rows));

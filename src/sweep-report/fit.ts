@@ -96,6 +96,33 @@ export function censoredMedian(values: readonly (number | null)[]): number | nul
   return Number.isFinite(m) ? m : null;
 }
 
+/** A time that was observed, or only known to be at least `value` (the run stopped before reaching it). */
+export interface MaybeCensored {
+  value: number;
+  censored: boolean;
+}
+
+/**
+ * Bounds on the median of times some of which are right-censored: `lower` puts every censored time
+ * at its bound, `upper` at +∞ (the median is monotone in each value, so the true median lies between).
+ * `exact` when the two agree; null for no values.
+ */
+export function boundedMedian(
+  values: readonly MaybeCensored[],
+): { lower: number; upper: number; exact: boolean } | null {
+  if (values.length === 0) return null;
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((p, q) => p - q);
+    const mid = (sorted.length - 1) / 2;
+    const lo = sorted[Math.floor(mid)];
+    const hi = sorted[Math.ceil(mid)];
+    return lo === hi ? lo : (lo + hi) / 2;
+  };
+  const lower = median(values.map((v) => v.value));
+  const upper = median(values.map((v) => (v.censored ? Number.POSITIVE_INFINITY : v.value)));
+  return { lower, upper, exact: lower === upper };
+}
+
 /** Whether positive values are roughly evenly spaced on a log scale (e.g. 0.1, 0.3, 1, 3). */
 export function isLogSpaced(values: readonly number[]): boolean {
   const v = [...new Set(values)].sort((p, q) => p - q);

@@ -4,10 +4,12 @@
  */
 import { formatStep } from '../measures/index.ts';
 import type { AxisValue } from '../sweep/manifest.ts';
+import { VARIANT_AXIS } from '../sweep/variants.ts';
 import { alignColumns } from '../util/text-table.ts';
 import type { ClaimCheck } from './claims.ts';
 import type { SweepAxis, SweepCellRow, SweepRunRow } from './gather.ts';
 import { SEED_AXIS } from './gather.ts';
+import { COLLAPSE_LEVEL, FAST_TEST_ACC } from './levers.ts';
 import { formatAxisValue, type PhaseChoice, type SkippedPlot } from './plots.ts';
 
 export type Flat = Record<string, AxisValue | null>;
@@ -33,7 +35,16 @@ export const RUN_COLUMNS = [
   'final_weight_norm',
   'max_train_acc',
   'max_test_acc',
+  't_test_acc_95',
+  't_collapse',
+  'final_collapse',
+  'final_nlm_cosine',
   'wall_s',
+  'weight_decay',
+  'loss',
+  'loss_precision',
+  'grad_filter',
+  'orthogonal_grad',
   'verdict',
   'verdict_reason',
   'error',
@@ -56,6 +67,7 @@ export const CELL_COLUMNS = [
   'median_t_grok_onset',
   'median_gap_crossing',
   'median_ratio_crossing',
+  'median_t_test_acc_95',
   'mean_final_test_acc',
   'mean_final_train_acc',
   'verdict',
@@ -102,7 +114,31 @@ function shortKeys(axes: SweepAxis[]): string[] {
 const acc = (x: number | null) => (x === null ? '—' : x.toFixed(3));
 const ratio = (x: number | null) => (x === null ? '—' : x.toFixed(1));
 
-function runTableRows(rows: SweepRunRow[], axes: SweepAxis[]): { header: string[]; body: string[][] } {
+/**
+ * Whether the tables show the lever measures (steps to 95% test accuracy, softmax collapse): for a
+ * sweep of variants, or one whose runs use a lever (a gradient filter, StableMax, a float64 softmax,
+ * ⊥Grad). Other sweeps keep their tables as they were; runs.csv always has the columns.
+ */
+export function showsLevers(rows: readonly SweepRunRow[], axes: readonly SweepAxis[]): boolean {
+  return (
+    axes.some((a) => a.key === VARIANT_AXIS) ||
+    rows.some(
+      (r) =>
+        (r.grad_filter !== null && r.grad_filter !== 'none') ||
+        r.loss === 'stablemax_cross_entropy' ||
+        r.loss_precision === 'float64' ||
+        r.orthogonal_grad === true,
+    )
+  );
+}
+
+const share = (x: number | null) => (x === null ? '—' : x.toFixed(2));
+
+function runTableRows(
+  rows: SweepRunRow[],
+  axes: SweepAxis[],
+  levers: boolean,
+): { header: string[]; body: string[][] } {
   const header = [
     'run',
     ...shortKeys(axes),
@@ -116,6 +152,7 @@ function runTableRows(rows: SweepRunRow[], axes: SweepAxis[]): { header: string[
     'train acc',
     'test acc',
     '‖θ‖',
+    ...(levers ? ['t 95%', 'collapse', 't collapse'] : []),
     'verdict',
   ];
   const body = rows.map((r) => [
@@ -133,12 +170,17 @@ function runTableRows(rows: SweepRunRow[], axes: SweepAxis[]): { header: string[
     acc(r.final_train_acc),
     acc(r.final_test_acc),
     r.final_weight_norm === null ? '—' : r.final_weight_norm.toFixed(1),
+    ...(levers ? [formatStep(r.t_test_acc_95), share(r.final_collapse), formatStep(r.t_collapse)] : []),
     r.verdict ?? '—',
   ]);
   return { header, body };
 }
 
-function cellTableRows(cells: SweepCellRow[], axes: SweepAxis[]): { header: string[]; body: string[][] } {
+function cellTableRows(
+  cells: SweepCellRow[],
+  axes: SweepAxis[],
+  levers: boolean,
+): { header: string[]; body: string[][] } {
   const cellAxes = axes.filter((a) => a.key !== SEED_AXIS);
   const header = [
     ...shortKeys(cellAxes),
@@ -149,6 +191,7 @@ function cellTableRows(cells: SweepCellRow[], axes: SweepAxis[]): { header: stri
     'median t_mem',
     'median t_grok',
     'median gap',
+    ...(levers ? ['median t 95%'] : []),
     'mean test acc',
     'verdict',
   ];
@@ -161,6 +204,7 @@ function cellTableRows(cells: SweepCellRow[], axes: SweepAxis[]): { header: stri
     formatStep(c.median_t_mem),
     formatStep(c.median_t_grok_crossing),
     formatStep(c.median_gap_crossing),
+    ...(levers ? [formatStep(c.median_t_test_acc_95)] : []),
     acc(c.mean_final_test_acc),
     c.verdict ?? '—',
   ]);
@@ -183,6 +227,8 @@ export interface ReportText {
   runsDir: string;
   generatedAt: string;
   axes: SweepAxis[];
+  /** What each variant overrides, by name (the manifest's), when the sweep has variants. */
+  variants?: Record<string, Record<string, unknown>>;
   rows: SweepRunRow[];
   cells: SweepCellRow[];
   claims: ClaimCheck[];
@@ -201,8 +247,9 @@ export function stateSummary(rows: SweepRunRow[]): string {
 
 /** What the terminal shows: the runs, the cells and one line per claim. */
 export function formatTerminal(t: ReportText): string {
-  const runs = runTableRows(t.rows, t.axes);
-  const cells = cellTableRows(t.cells, t.axes);
+  const levers = showsLevers(t.rows, t.axes);
+  const runs = runTableRows(t.rows, t.axes, levers);
+  const cells = cellTableRows(t.cells, t.axes, levers);
   const claims = t.claims.map((c) => `  ${c.status.padEnd(10)} ${c.id}: ${c.why}`).join('\n');
   return [
     `sweep ${t.name}: ${t.rows.length} runs (${stateSummary(t.rows)})`,
@@ -231,6 +278,14 @@ export function formatMarkdown(t: ReportText): string {
   out.push('Axes:', '');
   for (const a of t.axes) out.push(`- \`${a.key}\`: ${a.values.map((v) => formatAxisValue(v)).join(', ')}`);
   out.push('');
+  if (t.variants && Object.keys(t.variants).length > 0) {
+    out.push('Variants (overrides of the base config):', '');
+    for (const [name, overrides] of Object.entries(t.variants)) {
+      const list = Object.entries(overrides).map(([k, v]) => `\`${k}\` = \`${JSON.stringify(v)}\``);
+      out.push(`- **${name}**: ${list.length > 0 ? list.join(', ') : 'the base config as is'}`);
+    }
+    out.push('');
+  }
   out.push('## Claims', '');
   out.push(
     'Checked against the finished runs of this sweep (a run still going may yet change them); computed, not assumed.',
@@ -257,9 +312,10 @@ export function formatMarkdown(t: ReportText): string {
       `The phase diagram's axes are ${t.phase.x}${t.phase.y ? ` (x) and ${t.phase.y} (y)` : ''}; choose others with \`--x KEY --y KEY\`, and the value with \`--metric t_grok|test_acc|gap\`.`,
     );
   out.push('');
-  const cells = cellTableRows(t.cells, t.axes);
+  const levers = showsLevers(t.rows, t.axes);
+  const cells = cellTableRows(t.cells, t.axes, levers);
   out.push('## Cells (over seeds)', '', markdownTable(cells.header, cells.body));
-  const runs = runTableRows(t.rows, t.axes);
+  const runs = runTableRows(t.rows, t.axes, levers);
   out.push('## Runs', '', markdownTable(runs.header, runs.body));
   const notes = t.rows.filter((r) => r.error !== null);
   if (notes.length > 0) {
@@ -273,6 +329,13 @@ export function formatMarkdown(t: ReportText): string {
     `- **t_grok** (\`t_grok_crossing\`): first (confirmed) evaluation with test accuracy ≥ ${t.thresholds.grok}; **onset** (\`t_grok_onset\`): where the detector's jump begins. Both as in \`groklab detect\` (docs/measures.md).`,
     '- **gap** Δt = t_grok − t_mem; **ratio** = t_grok / t_mem.',
     '- **verdict**: `groklab detect`\'s label (grokked, comprehension, memorized-only, no-fit, ...); "grokked" needs memorization first, a plateau near the baseline and a sharp jump at ≥ 2× t_mem.',
+    ...(levers
+      ? [
+          `- **t 95%** (\`t_test_acc_95\`): first evaluation with test accuracy ≥ ${FAST_TEST_ACC} (Grokfast's measure, not confirmed by later evaluations).`,
+          `- **collapse** (\`final_collapse\`): the share of training examples whose loss is exactly 0 at the last evaluation (softmax collapse, metrics.jsonl \`softmax_collapse\`); **t collapse**: first evaluation where it reached ${COLLAPSE_LEVEL}.`,
+          '- Runs enter the lever claims by their own config (gradient filter, loss and its precision, ⊥Grad, weight decay), not by their variant names.',
+        ]
+      : []),
     '- **Medians over seeds** are censored: a run that never reached the threshold counts as later than every run that did, so the median is shown only where at least half the runs got there.',
     `- Final values are those of each run's last evaluation; steps are \`steps run / budget\`. Numbers here are rounded; runs.csv, cells.csv and runs.json have them in full.`,
     '',

@@ -5,12 +5,15 @@
  *   runs     the manifest's cells with each run's state, budget and measures (src/measures'
  *            detectRun, computed here in TypeScript and appended to an in-memory table)
  *   metrics  every run's metrics.jsonl, read by DuckDB's JSON reader in one scan
- *   rows     runs ⟕ the last evaluation of each run (final accuracies, losses, norm, steps)
+ *   rows     runs ⟕ the last evaluation of each run (final accuracies, losses, norm, steps) and
+ *            the first steps where test accuracy reached 0.95 and softmax collapse 0.5
  *   cells    rows grouped by every axis but the seed: medians, fractions and means over seeds
  *
  * Runs not started yet, still running, interrupted or unreadable stay in the table with that
  * state; nothing is dropped. A torn last line of metrics.jsonl (a crash, or a write in progress)
- * is skipped like readMetrics skips it.
+ * is skipped like readMetrics skips it. Each row also carries the run's training levers, read from
+ * its config.json (levers.ts), and a sweep with a variant axis gets the accuracy curves of each
+ * variant's first-seed run.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +22,8 @@ import { readRunConfig } from '../experiment/open.ts';
 import { type DetectResult, detectRun, type VerdictLabel } from '../measures/index.ts';
 import { isInterrupted, RUN_FILES, readStatusFile } from '../runs/index.ts';
 import type { AxisValue, SweepManifest } from '../sweep/manifest.ts';
+import { VARIANT_AXIS } from '../sweep/variants.ts';
+import { COLLAPSE_LEVEL, FAST_TEST_ACC, leversOf, type RunLevers } from './levers.ts';
 
 /** The seed axis's key in a manifest: aggregates are taken over it. */
 export const SEED_AXIS = 'seed';
@@ -66,8 +71,23 @@ export interface SweepRunRow {
   final_weight_norm: number | null;
   max_train_acc: number | null;
   max_test_acc: number | null;
+  /** First evaluation with test accuracy ≥ FAST_TEST_ACC (0.95), unconfirmed: Grokfast's "steps to 95%". */
+  t_test_acc_95: number | null;
+  /** First evaluation with softmax_collapse ≥ COLLAPSE_LEVEL (0.5). */
+  t_collapse: number | null;
+  /** softmax_collapse and nlm_cosine at the last evaluation (null when the log has none). */
+  final_collapse: number | null;
+  final_nlm_cosine: number | null;
   /** Wall-clock seconds of training at the last evaluation. */
   wall_s: number | null;
+  /** The run's levers, from its config.json; null (all of them) when it could not be read. */
+  weight_decay: number | null;
+  loss: string | null;
+  loss_precision: string | null;
+  grad_filter: string | null;
+  orthogonal_grad: boolean | null;
+  task_key: string | null;
+  alike_key: string | null;
   verdict: VerdictLabel | null;
   verdict_reason: string | null;
   /** Why a run is 'broken' (or its measures could not be computed). */
@@ -99,6 +119,8 @@ export interface SweepCellRow {
   median_t_grok_onset: number | null;
   median_gap_crossing: number | null;
   median_ratio_crossing: number | null;
+  /** Censored median of the first step with test accuracy ≥ 0.95. */
+  median_t_test_acc_95: number | null;
   mean_final_test_acc: number | null;
   mean_final_train_acc: number | null;
   /** Most common verdict (ties: alphabetical). */
@@ -110,11 +132,20 @@ export interface GatherOptions {
   detect?: Parameters<typeof detectRun>[1];
 }
 
+/** Train and test accuracy of one run at each evaluation, for the variant chart. */
+export interface RunCurve {
+  run_id: string;
+  values: Record<string, AxisValue>;
+  points: Array<{ step: number; train_acc: number | null; test_acc: number | null }>;
+}
+
 export interface Gathered {
   axes: SweepAxis[];
   rows: SweepRunRow[];
   cells: SweepCellRow[];
   thresholds: { mem: number; grok: number };
+  /** With a variant axis: the first-seed run of every variant (and setting of the other axes). */
+  curves?: RunCurve[];
 }
 
 /** What TypeScript knows about a run before DuckDB reads its metrics. */
@@ -126,6 +157,7 @@ interface RunInfo {
   stepsBudget: number | null;
   statusStep: number | null;
   detect: DetectResult | null;
+  levers: RunLevers | null;
   error: string | null;
 }
 
@@ -142,9 +174,12 @@ export async function gatherSweep(
     await createRunsTable(con, axes, manifest, infos);
     await createMetricsTable(con, infos);
     await createRowsTable(con, axes);
-    const rows = await selectRows(con, axes, manifest);
+    const rows = await selectRows(con, axes, manifest, infos);
     const cells = await aggregateCells(con, axes, (cell) => manifest.cells[cell].values);
-    return { axes, rows, cells, thresholds };
+    const curves = axes.some((a) => a.key === VARIANT_AXIS)
+      ? await selectCurves(con, curveRuns(axes, manifest, infos))
+      : undefined;
+    return { axes, rows, cells, thresholds, ...(curves ? { curves } : {}) };
   });
 }
 
@@ -162,6 +197,7 @@ function inspectRun(runsDir: string, runId: string, cell: number, options: Gathe
     stepsBudget: null,
     statusStep: null,
     detect: null,
+    levers: null,
     error: null,
   };
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return info;
@@ -174,7 +210,9 @@ function inspectRun(runsDir: string, runId: string, cell: number, options: Gathe
     problems.push(firstLine(err));
   }
   try {
-    info.stepsBudget = readRunConfig(dir).train.steps;
+    const config = readRunConfig(dir);
+    info.stepsBudget = config.train.steps;
+    info.levers = leversOf(config);
   } catch (err) {
     problems.push(firstLine(err));
   }
@@ -274,7 +312,17 @@ function appendAxisValue(appender: DuckDBAppender, type: ColumnType, v: AxisValu
 }
 
 /** The metric fields read; the rest of a record (per-tensor norms, lr) is not needed here. */
-const METRIC_COLUMNS = ['step', 'train_acc', 'test_acc', 'train_loss', 'test_loss', 'weight_norm', 'wall_s'];
+const METRIC_COLUMNS = [
+  'step',
+  'train_acc',
+  'test_acc',
+  'train_loss',
+  'test_loss',
+  'weight_norm',
+  'wall_s',
+  'softmax_collapse',
+  'nlm_cosine',
+];
 
 /**
  * All metrics logs in one read_ndjson scan. `ignore_errors` turns a line that is not valid JSON — in
@@ -316,7 +364,11 @@ async function createRowsTable(con: DuckDBConnection, axes: SweepAxis[]): Promis
         arg_max_null(m.train_loss, m.step) AS final_train_loss,
         arg_max_null(m.test_loss, m.step) AS final_test_loss,
         arg_max_null(m.weight_norm, m.step) AS final_weight_norm,
-        arg_max_null(m.wall_s, m.step) AS wall_s
+        arg_max_null(m.wall_s, m.step) AS wall_s,
+        min(m.step) FILTER (WHERE m.test_acc >= ${FAST_TEST_ACC}) AS t_test_acc_95,
+        min(m.step) FILTER (WHERE m.softmax_collapse >= ${COLLAPSE_LEVEL}) AS t_collapse,
+        arg_max_null(m.softmax_collapse, m.step) AS final_collapse,
+        arg_max_null(m.nlm_cosine, m.step) AS final_nlm_cosine
       FROM runs r JOIN metrics m ON m.filename = r.metrics_path
       WHERE r.state NOT IN ('running', 'interrupted') OR r.measured_last_step IS NULL
          OR m.step <= r.measured_last_step
@@ -331,9 +383,58 @@ async function createRowsTable(con: DuckDBConnection, axes: SweepAxis[]): Promis
       CASE WHEN r.t_mem > 0 THEN r.t_grok_onset / r.t_mem END AS ratio_onset,
       CASE WHEN r.t_mem > 0 THEN r.t_grok_crossing / r.t_mem END AS ratio_crossing,
       f.final_train_acc, f.final_test_acc, f.final_train_loss, f.final_test_loss, f.final_weight_norm,
-      r.max_train_acc, r.max_test_acc, f.wall_s, r.verdict, r.verdict_reason, r.error
+      r.max_train_acc, r.max_test_acc, f.t_test_acc_95, f.t_collapse, f.final_collapse,
+      f.final_nlm_cosine, f.wall_s, r.verdict, r.verdict_reason, r.error
     FROM runs r LEFT JOIN finals f USING (run_id)
     ORDER BY r.cell`);
+}
+
+/** Points kept per decade of steps in a curve: plenty for a chart with a log step axis. */
+const CURVE_POINTS_PER_DECADE = 100;
+
+/** The runs the variant chart draws: in every cell of the grid but the seed, the first seed's run. */
+function curveRuns(
+  axes: SweepAxis[],
+  manifest: SweepManifest,
+  infos: readonly RunInfo[],
+): Array<{ info: RunInfo; values: Record<string, AxisValue> }> {
+  const firstSeed = axes.find((a) => a.key === SEED_AXIS)?.values[0];
+  return infos
+    .filter((info) => info.metricsPath !== null)
+    .map((info) => ({ info, values: manifest.cells[info.cell].values }))
+    .filter(({ values }) => firstSeed === undefined || values[SEED_AXIS] === firstSeed);
+}
+
+/**
+ * Each run's train and test accuracy by step, thinned to at most CURVE_POINTS_PER_DECADE points per
+ * decade (the first evaluation in each bucket of log10(step), plus step 0 and the last one).
+ */
+async function selectCurves(
+  con: DuckDBConnection,
+  runs: Array<{ info: RunInfo; values: Record<string, AxisValue> }>,
+): Promise<RunCurve[]> {
+  if (runs.length === 0) return [];
+  const result = await con.runAndReadAll(
+    `SELECT filename, step, train_acc, test_acc FROM metrics
+     WHERE filename IN (${runs.map((r) => quote(r.info.metricsPath as string)).join(', ')})
+     ORDER BY filename, step`,
+  );
+  const byFile = new Map<string, RunCurve['points']>();
+  for (const r of result.getRowObjectsJS() as Js[]) {
+    const file = r.filename as string;
+    const list = byFile.get(file) ?? [];
+    list.push({ step: r.step as number, train_acc: numOrNull(r.train_acc), test_acc: numOrNull(r.test_acc) });
+    byFile.set(file, list);
+  }
+  const bucket = (step: number) =>
+    step <= 0 ? Number.NEGATIVE_INFINITY : Math.floor(Math.log10(step) * CURVE_POINTS_PER_DECADE);
+  return runs.map(({ info, values }) => {
+    const all = byFile.get(info.metricsPath as string) ?? [];
+    const points = all.filter(
+      (p, i) => i === 0 || i === all.length - 1 || bucket(p.step) !== bucket(all[i - 1].step),
+    );
+    return { run_id: info.run_id, values, points };
+  });
 }
 
 const NUMERIC_ROW_FIELDS = [
@@ -354,6 +455,10 @@ const NUMERIC_ROW_FIELDS = [
   'final_weight_norm',
   'max_train_acc',
   'max_test_acc',
+  't_test_acc_95',
+  't_collapse',
+  'final_collapse',
+  'final_nlm_cosine',
   'wall_s',
 ] as const;
 
@@ -362,10 +467,24 @@ type Js = Record<string, unknown>;
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/** The lever fields of a row: a run whose config could not be read has null in each. */
+function leverFields(levers: RunLevers | null): Pick<SweepRunRow, keyof RunLevers> {
+  return {
+    weight_decay: levers?.weight_decay ?? null,
+    loss: levers?.loss ?? null,
+    loss_precision: levers?.loss_precision ?? null,
+    grad_filter: levers?.grad_filter ?? null,
+    orthogonal_grad: levers?.orthogonal_grad ?? null,
+    task_key: levers?.task_key ?? null,
+    alike_key: levers?.alike_key ?? null,
+  };
+}
+
 async function selectRows(
   con: DuckDBConnection,
   axes: SweepAxis[],
   manifest: SweepManifest,
+  infos: readonly RunInfo[],
 ): Promise<SweepRunRow[]> {
   const result = await con.runAndReadAll('SELECT * FROM rows ORDER BY cell');
   return (result.getRowObjectsJS() as Js[]).map((r) => {
@@ -382,6 +501,7 @@ async function selectRows(
       verdict: strOrNull(r.verdict) as VerdictLabel | null,
       verdict_reason: strOrNull(r.verdict_reason),
       error: strOrNull(r.error),
+      ...leverFields(infos[cell].levers),
     } as SweepRunRow;
     for (const f of NUMERIC_ROW_FIELDS) row[f] = numOrNull(r[f]);
     return row;
@@ -400,8 +520,15 @@ async function aggregateCells(
   cellValues: (cell: number) => Record<string, AxisValue>,
 ): Promise<SweepCellRow[]> {
   const groupCols = axes.flatMap((a, i) => (a.key === SEED_AXIS ? [] : [axisColumn(i)]));
+  // Numbers and booleans in ascending order; text (variant names, ops) in the order the spec gives it.
+  const orderCols = axes.flatMap((a, i) => {
+    if (a.key === SEED_AXIS) return [];
+    if (axisType(a.values) !== 'VARCHAR') return [axisColumn(i)];
+    const text = a.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+    return [`CASE ${axisColumn(i)} ${text.map((v, k) => `WHEN ${quote(v)} THEN ${k}`).join(' ')} END`];
+  });
   const groupBy = groupCols.length > 0 ? `GROUP BY ${groupCols.join(', ')}` : '';
-  const orderBy = groupCols.length > 0 ? `ORDER BY ${groupCols.join(', ')}` : '';
+  const orderBy = orderCols.length > 0 ? `ORDER BY ${orderCols.join(', ')}` : '';
   // Runs with too few evaluations to say anything (just started) are not counted as "never grokked".
   const measured = "verdict IS NOT NULL AND verdict <> 'insufficient-data'";
   // +∞ for "never", then NULL again when the median itself is +∞.
@@ -425,6 +552,7 @@ async function aggregateCells(
       ${censoredMedian('CASE WHEN t_grok_crossing IS NOT NULL THEN coalesce(t_grok_onset, t_grok_crossing) END')} AS median_t_grok_onset,
       ${censoredMedian('gap_crossing')} AS median_gap_crossing,
       ${censoredMedian('ratio_crossing')} AS median_ratio_crossing,
+      ${censoredMedian('t_test_acc_95')} AS median_t_test_acc_95,
       avg(final_test_acc) FILTER (WHERE ${measured}) AS mean_final_test_acc,
       avg(final_train_acc) FILTER (WHERE ${measured}) AS mean_final_train_acc,
       list(verdict ORDER BY verdict) FILTER (WHERE ${measured}) AS verdicts
@@ -454,6 +582,7 @@ async function aggregateCells(
       median_t_grok_onset: numOrNull(r.median_t_grok_onset),
       median_gap_crossing: numOrNull(r.median_gap_crossing),
       median_ratio_crossing: numOrNull(r.median_ratio_crossing),
+      median_t_test_acc_95: numOrNull(r.median_t_test_acc_95),
       mean_final_test_acc: numOrNull(r.mean_final_test_acc),
       mean_final_train_acc: numOrNull(r.mean_final_train_acc),
       verdict: modeOf((r.verdicts as string[] | null) ?? []) as VerdictLabel | null,

@@ -1,8 +1,9 @@
 /**
  * Which charts a sweep report draws, and their data: a phase diagram over two axes (always, when the
- * grid has a non-seed axis), Δt against 1/γ (when `train.weight_decay` is an axis), t_grok against
- * the training fraction (when `task.train_fraction` is an axis). A chart that cannot be drawn is
- * listed with the reason, so report.md can say why it is missing.
+ * grid has a non-seed axis), the accuracy curves of each variant (when the sweep has variants), Δt
+ * against 1/γ (when `train.weight_decay` is an axis), t_grok against the training fraction (when
+ * `task.train_fraction` is an axis). A chart that cannot be drawn is listed with the reason, so
+ * report.md can say why it is missing.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { formatStep } from '../measures/index.ts';
@@ -16,8 +17,11 @@ import {
   phaseDiagramSpec,
   textColorOn,
   tGrokVersusFractionSpec,
+  type VariantCurveRow,
+  variantCurvesSpec,
 } from '../plots/sweep-specs.ts';
 import type { AxisValue } from '../sweep/manifest.ts';
+import { VARIANT_AXIS } from '../sweep/variants.ts';
 import { UsageError } from '../util/errors.ts';
 import {
   DELAYED_VERDICTS,
@@ -30,6 +34,7 @@ import {
 } from './claims.ts';
 import { isLogSpaced } from './fit.ts';
 import { type Gathered, SEED_AXIS, type SweepAxis, type SweepCellRow, type SweepRunRow } from './gather.ts';
+import { FAST_TEST_ACC } from './levers.ts';
 
 export const PHASE_METRICS = ['t_grok', 'test_acc', 'gap'] as const;
 export type PhaseMetric = (typeof PHASE_METRICS)[number];
@@ -440,6 +445,62 @@ function tGrokVersusFraction(name: string, g: Gathered): PlannedPlot | SkippedPl
   };
 }
 
+/**
+ * With a variant axis: the accuracy curves of each variant's first-seed run, one panel per setting of
+ * the other axes. Without one, no chart and no "not drawn" line (other sweeps' reports stay as they were).
+ */
+function variantCurves(name: string, g: Gathered): PlannedPlot | SkippedPlot | null {
+  const axis = g.axes.find((a) => a.key === VARIANT_AXIS);
+  if (!axis) return null;
+  const plot = 'accuracy curves per variant';
+  const curves = (g.curves ?? []).filter((c) => c.points.length > 0);
+  if (curves.length === 0) return { plot, reason: 'no run of the first seed has an evaluation yet' };
+  const rest = otherKeys(g.axes, VARIANT_AXIS);
+  const panelOf = (values: Record<string, AxisValue>) => groupLabel(values, rest);
+  const rows: VariantCurveRow[] = [];
+  for (const c of curves) {
+    const variant = String(c.values[VARIANT_AXIS]);
+    const panel = panelOf(c.values);
+    for (const p of c.points)
+      for (const split of ['test', 'train'] as const) {
+        const value = p[`${split}_acc`];
+        if (value !== null) rows.push({ kind: 'curve', variant, panel, split, step: p.step, value });
+      }
+    const reached = g.rows.find((r) => r.run_id === c.run_id)?.t_test_acc_95 ?? null;
+    if (reached !== null)
+      rows.push({ kind: 'reached', variant, panel, split: 'test', step: reached, value: FAST_TEST_ACC });
+  }
+  // Panels in grid order (the manifest's cells are in it), the target line in each.
+  const panels = [...new Set(curves.map((c) => panelOf(c.values)))];
+  for (const panel of panels)
+    rows.push({ kind: 'target', variant: '', panel, split: 'test', step: 0, value: FAST_TEST_ACC });
+  const variants = axis.values
+    .map(String)
+    .filter((v) => curves.some((c) => String(c.values[VARIANT_AXIS]) === v));
+  const seed = g.axes.find((a) => a.key === SEED_AXIS)?.values[0];
+  const unfinished = curves.filter(
+    (c) => g.rows.find((r) => r.run_id === c.run_id)?.state !== 'finished',
+  ).length;
+  return {
+    stem: 'variant-accuracy',
+    description: `test (solid) and train (dashed) accuracy against step of each variant's ${seed === undefined ? 'run' : 'first-seed run'}, with the first step at test accuracy ${FAST_TEST_ACC}`,
+    spec: variantCurvesSpec({
+      title: `Sweep ${name}: accuracy of each variant`,
+      subtitle: [
+        `${seed === undefined ? 'one run per variant' : `seed ${formatAxisValue(seed)} of each variant`}; test accuracy solid, train dashed; dots: first evaluation with test accuracy ≥ ${FAST_TEST_ACC} (dotted line)${unfinished > 0 ? `; ${plural(unfinished)} not finished yet` : ''}`,
+      ],
+      rows,
+      variants,
+      panels,
+      panelTitle: rest.length > 0 ? rest.join(', ') : null,
+      maxStep: Math.max(1, ...curves.flatMap((c) => c.points.map((p) => p.step))),
+      target: FAST_TEST_ACC,
+    }),
+  };
+}
+
+const plural = (n: number) => `${n} run${n === 1 ? '' : 's'}`;
+
 function isSkipped(p: PlannedPlot | SkippedPlot): p is SkippedPlot {
   return 'reason' in p;
 }
@@ -450,7 +511,8 @@ export function planPlots(name: string, g: Gathered, choice: PhaseChoice | null)
   const skipped: SkippedPlot[] = [];
   if (choice) plots.push(phaseDiagram(name, g, choice));
   else skipped.push({ plot: 'phase diagram', reason: 'the sweep varies nothing but the seed' });
-  for (const p of [gapVersusDecay(name, g), tGrokVersusFraction(name, g)]) {
+  for (const p of [variantCurves(name, g), gapVersusDecay(name, g), tGrokVersusFraction(name, g)]) {
+    if (p === null) continue;
     if (isSkipped(p)) skipped.push(p);
     else plots.push(p);
   }

@@ -6,7 +6,8 @@
  *   cells.csv   one row per cell of the grid, aggregated over seeds
  *   runs.json   the same rows and cells, the claim checks, the plots, thresholds and axes
  *   report.md   a readable summary: claims, plots, tables, definitions
- *   phase-<metric>.svg|png, gap-vs-inverse-decay.svg|png, t-grok-vs-fraction.svg|png
+ *   phase-<metric>.svg|png, variant-accuracy.svg|png, gap-vs-inverse-decay.svg|png,
+ *   t-grok-vs-fraction.svg|png
  *
  * Everything is gathered (gather.ts: DuckDB over the run folders), checked (claims.ts) and
  * rendered in memory first; then the folder is written as a whole: built next to the old one and
@@ -59,6 +60,8 @@ export interface SweepReportJson {
   runs_dir: string;
   generated_at: string;
   axes: SweepAxis[];
+  /** What each variant overrides (full keys → values), when the sweep has variants. */
+  variants?: Record<string, Record<string, unknown>>;
   thresholds: { mem: number; grok: number };
   summary: Record<string, number>;
   phase_diagram: PhaseChoice | null;
@@ -118,6 +121,7 @@ export async function buildSweepReport(
     runs_dir: resolvedRunsDir,
     generated_at: generatedAt,
     axes: manifest.axes,
+    ...(manifest.variants ? { variants: manifest.variants } : {}),
     thresholds: gathered.thresholds,
     summary,
     phase_diagram: phase,
@@ -132,6 +136,7 @@ export async function buildSweepReport(
     runsDir: resolvedRunsDir,
     generatedAt,
     axes: manifest.axes,
+    variants: manifest.variants,
     rows: gathered.rows,
     cells: gathered.cells,
     claims,

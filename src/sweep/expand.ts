@@ -1,7 +1,8 @@
 /**
- * A validated spec → the grid of runs: the cartesian product of the axes in spec order (first axis
- * slowest, seeds fastest), one run id per cell (`<name>-<index>`, zero-padded, stable for a spec),
- * and every cell's config checked with the run-config schema before anything is written.
+ * A validated spec → the grid of runs: the cartesian product of the axes in spec order (the variant
+ * axis first and slowest, seeds fastest), one run id per cell (`<name>-<index>`, zero-padded, stable
+ * for a spec), and every cell's config checked with the run-config schema before anything is written.
+ * A cell's config is the base (with `set`), then its variant's overrides, then its axis values.
  */
 import { applyOverrides } from '../config/overrides.ts';
 import { parseRunConfig } from '../config/schema.ts';
@@ -9,6 +10,7 @@ import { validateRunId } from '../runs/index.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
 import { type AxisValue, SWEEP_FORMAT, type SweepManifest } from './manifest.ts';
 import type { SweepSpec } from './spec.ts';
+import { keysOverlap, type SweepVariant, VARIANT_AXIS, variantsRecord } from './variants.ts';
 
 /** A grid larger than this is refused (100 000 run folders is already a lot of disk). */
 export const MAX_CELLS = 100_000;
@@ -68,16 +70,17 @@ export function planSweep(spec: SweepSpec): SweepPlan {
     }
     const ordered = Object.fromEntries(spec.axes.map((a) => [a.key, values[a.key]]));
     const runId = cellRunId(spec.name, index, count);
-    const config = applyOverrides(
-      spec.baseConfig,
-      spec.axes.map((a) => ({ key: a.key, value: ordered[a.key] })),
-    );
+    const variant = spec.variants.find((v) => v.name === ordered[VARIANT_AXIS]);
+    const config = applyOverrides(spec.baseConfig, [
+      ...(variant?.overrides ?? []),
+      ...spec.axes.filter((a) => a.key !== VARIANT_AXIS).map((a) => ({ key: a.key, value: ordered[a.key] })),
+    ]);
     try {
       parseRunConfig(config);
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
       for (const p of err.problems) {
-        const problem = attribute(spec, p, ordered, runId);
+        const problem = attribute(spec, p, ordered, runId, variant);
         // The same base problem in every cell is one problem; an axis problem is one per value.
         const key =
           problem.field === p.field ? `${p.field}\n${p.message}` : `${problem.field}\n${problem.message}`;
@@ -97,9 +100,16 @@ function attribute(
   problem: FieldProblem,
   values: Record<string, AxisValue>,
   runId: string,
+  variant: SweepVariant | undefined,
 ): FieldProblem {
   const under = (key: string) => problem.field === key || problem.field.startsWith(`${key}.`);
-  const axis = spec.axes.find((a) => under(a.key));
+  // A variant's override owns the fields inside it: `variants.ma.train.grad_filter` + `.alpha`.
+  const override = variant?.overrides.find((o) => keysOverlap(o.key, problem.field));
+  if (override) {
+    const inside = under(override.key) ? problem.field.slice(override.key.length) : '';
+    return { field: `${override.field}${inside}`, message: problem.message };
+  }
+  const axis = spec.axes.find((a) => a.key !== VARIANT_AXIS && under(a.key));
   if (axis)
     return { field: axis.field, message: `${problem.message} (value ${JSON.stringify(values[axis.key])})` };
   const fixed = spec.set.find((s) => under(s.key));
@@ -118,6 +128,7 @@ export function manifestOf(plan: SweepPlan, createdAt = new Date().toISOString()
     created_at: createdAt,
     spec: plan.spec.record,
     axes: plan.spec.axes.map((a) => ({ key: a.key, values: a.values })),
+    ...(plan.spec.variants.length > 0 ? { variants: variantsRecord(plan.spec.variants) } : {}),
     cells: plan.cells.map((c) => ({ run_id: c.runId, values: c.values })),
   };
 }

@@ -22,8 +22,13 @@ export const sweepManifestSchema = z.object({
   created_at: z.string(),
   /** The spec as the user wrote it (after defaults), kept so a rerun can check it is the same sweep. */
   spec: z.record(z.string(), z.unknown()),
-  /** Config keys varied, in spec order, each with its expanded values; the seed axis is `seed`. */
+  /**
+   * Config keys varied, in spec order, each with its expanded values; the seed axis is `seed`, and
+   * the axis of named variants (first, when the spec has variants) is `variant`.
+   */
   axes: z.array(z.object({ key: z.string(), values: z.array(axisValue) })),
+  /** What each variant overrides (full keys → values), by variant name; absent without variants. */
+  variants: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   /** One cell per run: the run id and its value on every axis (including `seed`). */
   cells: z.array(z.object({ run_id: z.string(), values: z.record(z.string(), axisValue) })),
 });

@@ -72,6 +72,12 @@ export function sweepDifferences(existing: SweepManifest, next: SweepManifest): 
         changes.push(`${axis.key} ${list(before)} → ${list(axis.values)}`);
     }
   }
+  // Same variant names (the axis above), different overrides: different runs.
+  for (const [name, after] of Object.entries(next.variants ?? {})) {
+    const before = existing.variants?.[name];
+    if (before !== undefined && !isDeepStrictEqual(before, after))
+      changes.push(`variant ${name} ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+  }
   const baseBefore = existing.spec.base_config;
   const baseAfter = next.spec.base_config;
   if (baseBefore !== undefined && !isDeepStrictEqual(baseBefore, baseAfter)) {

@@ -58,4 +58,38 @@ export const SWEEP_PRESETS: Record<string, SweepPreset> = {
       seeds: 2,
     },
   },
+  'grokfast-97': {
+    description:
+      "Lee et al. 2024 (Grokfast) on x·y mod 97: the plain baseline (no filter, no weight decay, up to 60000 steps) against Grokfast-MA and -EMA with the paper's settings; each stops once test accuracy has held ≥ 0.95 for 3 evaluations",
+    spec: {
+      preset: 'grokfast-97',
+      variants: {
+        // The paper's baseline reaches 95% test accuracy at ~39,890 steps: a budget well past it.
+        baseline: {
+          'train.grad_filter': null,
+          wd: 0,
+          steps: 60000,
+          'train.stop_test_acc': 0.95,
+          'train.stop_patience': 3,
+        },
+        'grokfast-ma': { 'train.grad_filter': { kind: 'ma', window: 100, lamb: 5 }, wd: 0.01 },
+        'grokfast-ema': { 'train.grad_filter': { kind: 'ema', alpha: 0.98, lamb: 2 }, wd: 0.005 },
+      },
+      seeds: 1,
+    },
+  },
+  'stability-113': {
+    description:
+      'Prieto et al. 2025 on x+y mod 113 (MLP, AdamW, no weight decay): float32 softmax cross-entropy, the same in float64, StableMax and ⊥AdamW; softmax collapse and which of them groks',
+    spec: {
+      preset: 'stability-softmax-113',
+      variants: {
+        'softmax-f32': {},
+        'softmax-f64': { 'train.loss_precision': 'float64' },
+        stablemax: { 'train.loss': 'stablemax_cross_entropy', 'train.beta2': 0.999 },
+        'orthogonal-adamw': { 'train.orthogonal_grad': true },
+      },
+      seeds: 1,
+    },
+  },
 };

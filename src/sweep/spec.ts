@@ -6,6 +6,9 @@
  *   name: wd-frac            # default: the spec file's name
  *   preset: demo             # or config: {...} or config_file: base.json
  *   set: {steps: 2000}       # fixed overrides (keys and aliases as in --set)
+ *   variants:                # optional: named sets of overrides, the first (slowest) axis `variant`
+ *     baseline: {}
+ *     decay: {wd: 1, lr: 3e-3}
  *   axes:                    # cartesian product, first axis slowest
  *     wd: [0.1, 0.3, 1]
  *     frac: {from: 0.3, to: 0.7, step: 0.1}
@@ -20,6 +23,7 @@ import { type FieldProblem, UsageError } from '../util/errors.ts';
 import { normalizeKey, unknownKeyProblem } from './config-keys.ts';
 import { type AxisValue, validateSweepName } from './manifest.ts';
 import { expandAxis } from './ranges.ts';
+import { keysOverlap, parseVariants, type SweepVariant, VARIANT_AXIS, variantsRecord } from './variants.ts';
 
 export const SPEC_KEYS = [
   'name',
@@ -28,6 +32,7 @@ export const SPEC_KEYS = [
   'config',
   'config_file',
   'set',
+  'variants',
   'axes',
   'seeds',
 ] as const;
@@ -41,12 +46,14 @@ export interface SweepSpecInput {
   config?: Record<string, unknown>;
   config_file?: string;
   set?: Record<string, unknown>;
+  /** Named sets of overrides (keys as in `set`); `{}` or null for the base as is. */
+  variants?: Record<string, Record<string, unknown> | null>;
   axes?: Record<string, unknown>;
   seeds?: number | number[] | Record<string, unknown>;
 }
 
 export interface SweepAxis {
-  /** Full config key (`train.weight_decay`); `seed` for the seeds. */
+  /** Full config key (`train.weight_decay`); `seed` for the seeds, `variant` for the variants. */
   key: string;
   /** Where it was written in the spec, for messages (`axes.wd`, `seeds`). */
   field: string;
@@ -63,8 +70,10 @@ export interface SweepSpec {
   baseConfig: Record<string, unknown>;
   /** Fixed overrides by full key, with the key as written. */
   set: Array<{ key: string; field: string; value: unknown }>;
-  /** Axes in spec order, the seed axis last. */
+  /** Axes in spec order: the variant axis first (when there are variants), the seed axis last. */
   axes: SweepAxis[];
+  /** The variants by name, in spec order (empty without `variants:`); their names are the variant axis. */
+  variants: SweepVariant[];
   /** The spec normalised (full keys, defaults filled in), kept in the manifest. */
   record: Record<string, unknown>;
 }
@@ -167,8 +176,16 @@ export function parseSweepSpec(raw: unknown, context: SpecContext): SweepSpec {
     }
   }
 
+  // variants: the first axis
+  const variants =
+    spec.variants === undefined ? [] : (parseVariants(spec.variants, baseConfig, set, fail) ?? []);
+  const variantKeys = variants.flatMap((v) => v.overrides.map((o) => ({ ...o, variant: v.name })));
+
   // axes
-  const axes: SweepAxis[] = [];
+  const axes: SweepAxis[] =
+    variants.length > 0
+      ? [{ key: VARIANT_AXIS, field: 'variants', values: variants.map((v) => v.name) }]
+      : [];
   const axesRecord: Record<string, unknown> = {};
   if (spec.axes !== undefined && !isMapping(spec.axes)) {
     fail(
@@ -179,6 +196,10 @@ export function parseSweepSpec(raw: unknown, context: SpecContext): SweepSpec {
     for (const [written, form] of Object.entries(spec.axes)) {
       const key = normalizeKey(written);
       const field = `axes.${written}`;
+      if (key === VARIANT_AXIS) {
+        fail(field, 'the variant axis is given by variants: {name: {key: value, ...}, ...}');
+        continue;
+      }
       const duplicate = axes.find((a) => a.key === key);
       if (duplicate) {
         fail(
@@ -190,6 +211,14 @@ export function parseSweepSpec(raw: unknown, context: SpecContext): SweepSpec {
       const fixed = set.find((s) => s.key === key);
       if (fixed) {
         fail(field, `${key} is also fixed by ${fixed.field}; give it in one place`);
+        continue;
+      }
+      const inVariants = variantKeys.filter((o) => keysOverlap(o.key, key));
+      if (inVariants.length > 0) {
+        fail(
+          field,
+          `${key} is also set by variant${inVariants.length > 1 ? 's' : ''} ${[...new Set(inVariants.map((o) => o.variant))].join(', ')} (${inVariants[0].field}); a key is set in one place (set:, an axis or the variants)`,
+        );
         continue;
       }
       if (key === 'seed' && spec.seeds !== undefined) {
@@ -217,7 +246,7 @@ export function parseSweepSpec(raw: unknown, context: SpecContext): SweepSpec {
     if (seeds) axes.push({ key: 'seed', field: 'seeds', values: seeds });
   }
   if (axes.length === 0 && problems.length === 0)
-    fail('axes', 'a sweep needs at least one axis (axes: {...}) or seeds');
+    fail('axes', 'a sweep needs at least one axis (axes: {...}), variants or seeds');
   if (problems.length > 0) throw new UsageError(problems);
 
   const record: Record<string, unknown> = {
@@ -225,6 +254,7 @@ export function parseSweepSpec(raw: unknown, context: SpecContext): SweepSpec {
     ...(typeof spec.description === 'string' ? { description: spec.description } : {}),
     base,
     set: Object.fromEntries(set.map((s) => [s.key, s.value])),
+    ...(variants.length > 0 ? { variants: variantsRecord(variants) } : {}),
     axes: axesRecord,
     ...(spec.seeds !== undefined ? { seeds: spec.seeds } : {}),
     base_config: baseConfig,
@@ -236,6 +266,7 @@ export function parseSweepSpec(raw: unknown, context: SpecContext): SweepSpec {
     baseConfig,
     set,
     axes,
+    variants,
     record,
   };
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunConfigInput } from '../../src/config/schema.ts';
+import { type RunState, writeStatusFile } from '../../src/runs/index.ts';
 import { isEvalStep } from '../../src/train/schedule.ts';
 
 /** Polls `condition` every 100 ms; throws after `timeoutMs`. */
@@ -45,4 +46,24 @@ export function expectedSteps(config: RunConfigInput): number[] {
   for (let s = 1; s <= (config.train.steps as number); s++)
     if (isEvalStep(config.eval as Parameters<typeof isEvalStep>[0], s)) steps.push(s);
   return steps;
+}
+
+/**
+ * A run folder written by hand, without training: config.json as given, metrics.jsonl with these
+ * records (one JSON line each) and a status in `state` at the last record's step. For report tests
+ * that need logs of a given shape.
+ */
+export function writeRunFiles(
+  runsDir: string,
+  id: string,
+  config: unknown,
+  records: ReadonlyArray<Record<string, number>>,
+  state: RunState = 'finished',
+): string {
+  const dir = path.join(runsDir, id);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, 'metrics.jsonl'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  writeStatusFile(path.join(dir, 'status.json'), { state, step: records.at(-1)?.step ?? 0 });
+  return dir;
 }
