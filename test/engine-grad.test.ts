@@ -14,6 +14,7 @@ import {
   add,
   causalAttention,
   crossEntropy,
+  crossEntropyFloat64,
   embedRows,
   gather,
   gatherSum,
@@ -30,6 +31,7 @@ import {
   scale,
   softmax,
   square,
+  stablemaxCrossEntropy,
   sub,
   sum,
   sumLast,
@@ -84,6 +86,12 @@ check('layerNorm', ([x, g, b]) => layerNorm(x, g, b), [p(3, 2, 6), p(6), p(6)]);
 const labels = Int32Array.from([2, 0, 4, 1]);
 check('crossEntropy', ([x]) => crossEntropy(x, labels), [p(4, 5)]);
 check('mseOneHot', ([x]) => mseOneHot(x, labels), [p(4, 5)]);
+check('crossEntropyFloat64', ([x]) => crossEntropyFloat64(x, labels), [p(4, 5)]);
+check('stablemaxCrossEntropy', ([x]) => stablemaxCrossEntropy(x, labels), [p(4, 5)]);
+// Logits of either sign well away from 0 (s(x) = x + 1 above, 1/(1 − x) below), and large ones.
+check('stablemaxCrossEntropy (logits of scale 5)', ([x]) => stablemaxCrossEntropy(x, labels), [
+  randomParam([4, 5], rng, 5),
+]);
 
 const ids = Int32Array.from([3, 0, 3, 5, 1, 3]);
 check('gather (repeated ids scatter-add)', ([t]) => gather(t, ids, [2, 3]), [p(6, 4)]);

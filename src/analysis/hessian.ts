@@ -22,7 +22,7 @@
  * for the few top eigenvalues asked for; each has the residual bound |β_m·y_m| (a true eigenvalue of
  * H lies within it of the Ritz value, for exact H·v).
  */
-import { crossEntropy, mseOneHot, scale } from '../engine/ops.ts';
+import { crossEntropy, mseOneHot, scale, stablemaxCrossEntropy } from '../engine/ops.ts';
 import { allocate, type Data, noGrad, opResult, type Tensor } from '../engine/tensor.ts';
 import type { HiddenLayer, Hook, Model } from '../models/index.ts';
 import type { Examples } from '../train/data.ts';
@@ -67,7 +67,7 @@ export function modelGradientOracle(model: Model, examples: Examples, loss: Loss
       for (const p of model.params.values()) p.grad = null;
       const logits = model.forward(examples.tokens, examples.count);
       const value =
-        loss === 'mse' ? mseOneHot(logits, examples.labels) : crossEntropy(logits, examples.labels);
+        lossOf(logits, examples.labels, loss);
       value.backward();
       const grad = new Float64Array(theta.length);
       let o = 0;
@@ -94,7 +94,9 @@ function maskedRelu(x: Tensor, mask: Uint8Array): Tensor {
 }
 
 function lossOf(logits: Tensor, labels: Int32Array, loss: LossKind): Tensor {
-  return loss === 'mse' ? mseOneHot(logits, labels) : crossEntropy(logits, labels);
+  if (loss === 'mse') return mseOneHot(logits, labels);
+  if (loss === 'stablemax_cross_entropy') return stablemaxCrossEntropy(logits, labels);
+  return crossEntropy(logits, labels);
 }
 
 /**

@@ -1,11 +1,15 @@
 /** Losses and accuracy over rows of a logit matrix, in float64, for any subset of the examples. */
 
-export type LossKind = 'cross_entropy' | 'mse';
+import type { TrainSpec } from '../train/spec.ts';
+
+/** The run's training loss (float64 here whatever its precision: analysis measures, it does not train). */
+export type LossKind = TrainSpec['loss'];
 
 /**
  * Mean loss of `logits` ([N, C] row-major) over the rows in `rows` (all rows when null), with
  * `adjust(row, c, logit)` applied to every logit first (used to add or remove a circuit's part).
- * Cross-entropy as in training; MSE against one-hot targets averaged over rows and classes.
+ * Cross-entropy and StableMax cross-entropy as in training; MSE against one-hot targets averaged over
+ * rows and classes.
  */
 export function meanLoss(
   logits: ArrayLike<number>,
@@ -28,6 +32,10 @@ export function meanLoss(
       let s = 0;
       for (let c = 0; c < classes; c++) s += (z[c] - (c === label ? 1 : 0)) ** 2;
       total += s / classes;
+    } else if (kind === 'stablemax_cross_entropy') {
+      let sum = 0;
+      for (let c = 0; c < classes; c++) sum += stablemaxS(z[c]);
+      total += Math.log(sum) - Math.log(stablemaxS(z[label]));
     } else {
       let max = Number.NEGATIVE_INFINITY;
       for (let c = 0; c < classes; c++) if (z[c] > max) max = z[c];
@@ -37,6 +45,11 @@ export function meanLoss(
     }
   }
   return total / n;
+}
+
+/** StableMax's s(x) (Prieto et al. 2025): x + 1 for x ≥ 0, 1/(1 − x) below; the same ε as training. */
+function stablemaxS(x: number): number {
+  return x >= 0 ? x + 1 : 1 / (1 - x + 1e-30);
 }
 
 /** Share of the rows (all when null) whose largest logit is the label; ties go to the lowest class. */

@@ -5,7 +5,17 @@ export type { Activation } from './ops/elementwise.ts';
 export { activate, add, gelu, mul, relu, scale, square, sub } from './ops/elementwise.ts';
 export { embedRows, gather, gatherSum } from './ops/embedding.ts';
 export { layerNorm } from './ops/layernorm.ts';
-export { accuracy, crossEntropy, mseOneHot } from './ops/loss.ts';
+export {
+  accuracy,
+  crossEntropy,
+  crossEntropyFloat64,
+  crossEntropyFloat64Score,
+  crossEntropyScore,
+  type LossScore,
+  mseOneHot,
+  stablemaxCrossEntropy,
+  stablemaxCrossEntropyScore,
+} from './ops/loss.ts';
 export { gemm, linear, matmul } from './ops/matmul.ts';
 export { mean, sum, sumLast } from './ops/reduce.ts';
 export { reshape, takePosition } from './ops/shape.ts';

@@ -1,8 +1,9 @@
 /**
  * Charts of groklab runs, as SVG and PNG, without a browser:
  *
- *   plotRun(runDir, outDir?, options?)          <outDir>/curves.{svg,png} and norms.{svg,png}
- *                                               (default outDir: <runDir>/plots)
+ *   plotRun(runDir, outDir?, options?)          <outDir>/curves.{svg,png} and norms.{svg,png}, and
+ *                                               stability.{svg,png} when the log has softmax_collapse
+ *                                               or nlm_cosine (default outDir: <runDir>/plots)
  *   plotComparison(runDirs, outFile, options?)  <outFile>.{svg,png}: the runs' accuracies together
  *
  * Both return the paths written. Everything is read and rendered before anything is written, and
@@ -15,17 +16,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RunConfig } from '../config/schema.ts';
 import { readRunConfig } from '../experiment/open.ts';
-import { type AnalyzeOptions, type DetectResult, detectRun } from '../measures/index.ts';
+import { type AnalyzeOptions, COLLAPSE_HIGH, type DetectResult, detectRun } from '../measures/index.ts';
 import { RUN_FILES, readMetrics, writeFileAtomic } from '../runs/index.ts';
+import type { TrainSpec } from '../train/spec.ts';
 import { UsageError } from '../util/errors.ts';
 import { specToSvg, svgToPng } from './render.ts';
 import {
   type ComparisonRun,
   comparisonSpec,
   type Evaluation,
+  hasStability,
   learningCurvesSpec,
   type Marker,
   type RunChartData,
+  stabilitySpec,
   weightNormSpec,
 } from './specs.ts';
 
@@ -99,10 +103,16 @@ export function loadRun(runDir: string, detectOptions: AnalyzeOptions = {}): Loa
     subtitle: subtitleOf(config, detect),
     evaluations,
     markers: markersOf(detect),
-    lossName: config?.train.loss === 'mse' ? 'MSE' : 'cross-entropy',
+    lossName: LOSS_NAMES[config?.train.loss ?? 'cross_entropy'],
   };
   return { dir, id, chart, detect };
 }
+
+const LOSS_NAMES: Record<TrainSpec['loss'], string> = {
+  cross_entropy: 'cross-entropy',
+  mse: 'MSE',
+  stablemax_cross_entropy: 'StableMax cross-entropy',
+};
 
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
@@ -121,6 +131,8 @@ function toEvaluation(r: Record<string, unknown> & { step: number }): Evaluation
     test_loss: num(r.test_loss),
     weight_norm: num(r.weight_norm),
     norms,
+    softmax_collapse: num(r.softmax_collapse),
+    nlm_cosine: num(r.nlm_cosine),
   };
 }
 
@@ -191,16 +203,22 @@ async function renderFiles(
   return formats.map((f) => ({ path: `${stem}.${f}`, data: f === 'svg' ? svg : svgToPng(svg) }));
 }
 
-/** Renders curves and norms of a loaded run into `outDir` (default <run>/plots) without writing them. */
+/** Renders curves, norms and (when the log has them) stability of a loaded run into `outDir` (default <run>/plots) without writing them. */
 export async function renderRunCharts(
   run: LoadedRun,
   outDir: string = path.join(run.dir, 'plots'),
   formats: readonly PlotFormat[] = PLOT_FORMATS,
 ): Promise<RenderedFile[]> {
-  return [
+  const files = [
     ...(await renderFiles(learningCurvesSpec(run.chart), path.join(outDir, 'curves'), formats)),
     ...(await renderFiles(weightNormSpec(run.chart), path.join(outDir, 'norms'), formats)),
   ];
+  // Runs written before the trainer measured them have neither column, and no such chart.
+  if (hasStability(run.chart.evaluations)) {
+    const spec = stabilitySpec(run.chart, { collapseLevel: COLLAPSE_HIGH });
+    files.push(...(await renderFiles(spec, path.join(outDir, 'stability'), formats)));
+  }
+  return files;
 }
 
 /** Unique legend labels: run ids, or paths relative to the working directory when ids repeat. */
@@ -242,7 +260,7 @@ export function writeCharts(files: RenderedFile[]): string[] {
   return files.map((f) => f.path);
 }
 
-/** Learning curves and weight norms of one run; returns the paths written. */
+/** Learning curves, weight norms and, when the log has them, the stability measures of one run; returns the paths written. */
 export async function plotRun(runDir: string, outDir?: string, options: PlotOptions = {}): Promise<string[]> {
   const formats = checkFormats(options.formats ?? PLOT_FORMATS);
   const run = loadRun(runDir, options.detect);
