@@ -2,8 +2,10 @@
 // built by Vite (web/dashboard, built here when web/dashboard/dist is missing or stale), headless
 // Debian Chromium driven by playwright-core. A real `groklab train` process trains while the run page
 // is open and its curves must grow over Server-Sent Events; a run opens from the list; two runs are
-// compared; a sweep of tiny runs shows its phase diagram and a click on a cell opens that run; a
-// traversal attempt in the page URL gets no file. Screenshots go to test-artifacts/dashboard/.
+// compared; a sweep of tiny runs shows its phase diagram and a click on a cell opens that run; a run
+// whose log has softmax_collapse and nlm_cosine shows their chart and its collapse with the verdict
+// (one without them shows neither); a traversal attempt in the page URL gets no file. Screenshots go
+// to test-artifacts/dashboard/.
 // GROKLAB_SKIP_BROWSER=1 skips it (with a reason), like test/browser.test.ts.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -15,6 +17,12 @@ import { startRun } from '../src/runner/session.ts';
 import { type DashboardServer, startDashboardServer } from '../src/server/index.ts';
 import { SWEEP_FORMAT, writeSweepManifest } from '../src/sweep/manifest.ts';
 import { DASHBOARD_DIST, ensureDashboardBuilt } from '../web/dashboard/build.ts';
+import {
+  COLLAPSE_STEPS,
+  collapsedMemorizerLog,
+  withoutStabilityColumns,
+  writeRunWithLog,
+} from './fixtures/measures/collapse-runs.ts';
 import { CHROMIUM, launchChromium } from './helpers/chromium.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
@@ -120,6 +128,13 @@ describe('dashboard in headless Chromium', {
       ],
     });
 
+    // Hand-made logs (test/fixtures/measures): a run stalled in softmax collapse, and the same log
+    // as a trainer without the two measures writes it.
+    writeRunWithLog(runsDir, 'collapsed', collapsedMemorizerLog(), { weight_decay: 0 });
+    writeRunWithLog(runsDir, 'older-run', withoutStabilityColumns(collapsedMemorizerLog()), {
+      weight_decay: 0,
+    });
+
     server = await startDashboardServer({
       runsDir,
       port: 0,
@@ -181,6 +196,10 @@ describe('dashboard in headless Chromium', {
       counts.every((n) => n === counts[0] && n >= later),
       `every chart gets the same records: ${counts}`,
     );
+    // A trainer that measures softmax collapse and the NLM cosine: their chart grows with the others.
+    if (await page.$('[data-testid="chart-stability"]')) {
+      assert.ok((await points(page, 'chart-stability')) >= counts[0], 'the stability chart gets them too');
+    }
     assert.equal(await page.getAttribute('[data-testid="run-page"] .state-running', 'data-state'), 'running');
     // Nothing was polled: one request for the run so far, then one event stream brought the rest.
     assert.deepEqual(runRequests, ['/api/runs/live-run', '/api/runs/live-run/events']);
@@ -244,6 +263,50 @@ describe('dashboard in headless Chromium', {
     await page.waitForSelector('[data-testid="detect-panel"] dt');
     const detection = (await page.locator('[data-testid="detect-panel"]').textContent()) ?? '';
     assert.match(detection, /memorization band\s*0\.032–0\.\d{3}/);
+    await page.close();
+  });
+
+  test('a run with softmax_collapse and nlm_cosine shows their chart and the collapse with its verdict; an older run neither', async () => {
+    const page = await newPage();
+    await page.goto(new URL('runs/collapsed', server.url).href);
+    await page.waitForSelector('[data-testid="run-page"][data-run="collapsed"]');
+    await page.waitForSelector('[data-testid="chart-stability"]');
+    assert.equal(await points(page, 'chart-stability'), COLLAPSE_STEPS.length);
+    const legend = (await page.locator('[data-testid="chart-stability"] .u-legend').textContent()) ?? '';
+    assert.match(legend, /softmax collapse \(share at loss 0\)/);
+    assert.match(legend, /NLM cosine cos\(−∇L, θ\)/);
+    // Both lines are drawn: pixels in each series' colour on the canvas (Okabe & Ito green and purple).
+    // (A string: tsx would wrap a function's inner helpers in a __name the page does not have.)
+    const inked: { green: number; purple: number } = await page.evaluate(`(() => {
+      const canvas = document.querySelector('[data-testid="chart-stability"] canvas');
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let green = 0;
+      let purple = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+        if (Math.abs(r - 0x00) + Math.abs(g - 0x9e) + Math.abs(b - 0x73) < 40) green++;
+        if (Math.abs(r - 0xcc) + Math.abs(g - 0x79) + Math.abs(b - 0xa7) < 40) purple++;
+      }
+      return { green, purple };
+    })()`);
+    assert.ok(inked.green > 100 && inked.purple > 100, `line pixels ${JSON.stringify(inked)}`);
+    await page.waitForSelector('[data-testid="detect-panel"] dt');
+    const detection = (await page.locator('[data-testid="detect-panel"]').textContent()) ?? '';
+    assert.match(
+      detection,
+      /softmax collapse: 93% of the training examples have a float32 loss of exactly 0 at the end \(≥ 50% from step 2400 on\): their gradient vanished; the naïve-loss-minimization cosine is 0\.97/,
+    );
+    assert.match(detection, /softmax collapse93% at the end \(≥ 50% first at step 2,400\)/);
+    assert.match(detection, /NLM cosine0\.97 \(median of the last 5 evaluations\)/);
+    assert.match((await page.locator('.summary-strip').textContent()) ?? '', /softmax collapse 93%/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'run-stability.png'), fullPage: true });
+
+    await page.goto(new URL('runs/older-run', server.url).href);
+    await page.waitForSelector('[data-testid="run-page"][data-run="older-run"]');
+    await until('its curves', async () => (await points(page, 'chart-norms')) > 0, 30_000);
+    await page.waitForSelector('[data-testid="detect-panel"] dt');
+    assert.equal(await page.locator('[data-testid="chart-stability"]').count(), 0);
+    assert.doesNotMatch((await page.locator('[data-testid="run-page"]').textContent()) ?? '', /softmax|NLM/);
     await page.close();
   });
 

@@ -28,6 +28,12 @@ import { createRunFolder } from '../src/runs/index.ts';
 import { buildTask, makeSplit, splitToJson } from '../src/tasks/index.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
+import {
+  collapsedMemorizerLog,
+  grokkedWithCollapseLog,
+  withoutStabilityColumns,
+  writeRunWithLog,
+} from './fixtures/measures/collapse-runs.ts';
 import { FIXTURE_LOGS, tensorboardDriftingPlateau } from './fixtures/measures/make-logs.ts';
 import {
   eventFile,
@@ -975,5 +981,226 @@ describe('other people’s logs: what the log is, the memorization band, runs th
     assert.deepEqual(await fields(['--task', 'add', '--p', 'x', '--train-fraction', '0.3']), [
       '--p: must be a number, got "x"',
     ]);
+  });
+});
+
+describe('softmax collapse and the NLM cosine (Prieto et al.), when the log has them', () => {
+  const runsDir = path.join(tmpDir(), 'runs');
+  const collapsedDir = writeRunWithLog(runsDir, 'collapsed', collapsedMemorizerLog(), {
+    weight_decay: 0,
+  }).dir;
+  const oldDir = writeRunWithLog(runsDir, 'old', withoutStabilityColumns(collapsedMemorizerLog()), {
+    weight_decay: 0,
+  }).dir;
+  const grokkedDir = writeRunWithLog(runsDir, 'grokked', grokkedWithCollapseLog()).dir;
+  // The tables of the fixture, read here by hand: 46% at 2300, 55% at 2400, 93% at 3000; the last
+  // five cosines 0.96, 0.97, 0.98, 0.97, 0.96 have the median 0.97.
+  const stall =
+    'softmax collapse: 93% of the training examples have a float32 loss of exactly 0 at the end (≥ 50% from step 2400 on): their gradient vanished; the naïve-loss-minimization cosine is 0.97 (median of the last 5 evaluations)';
+
+  it('a memorized-only run stalled in collapse: t_collapse, the final share and cosine, and a reason that says why', () => {
+    const r = detectRun(collapsedDir);
+    assert.equal(r.verdict.label, 'memorized-only');
+    assert.ok(r.verdict.reason.endsWith(`: no generalization within the budget; ${stall}`), r.verdict.reason);
+    assert.deepEqual(r.softmax_collapse, {
+      column: 'softmax_collapse',
+      loss_precision: 'float32',
+      final: 0.93,
+      final_step: 3000,
+      max: 0.93,
+      max_step: 3000,
+      t_collapse: 2400,
+      high_since: 2400,
+    });
+    assert.deepEqual(r.nlm_cosine, {
+      column: 'nlm_cosine',
+      final: 0.96,
+      final_step: 3000,
+      median_late: 0.97,
+      late_from_step: 2600,
+      late_evaluations: 5,
+      max: 0.98,
+      max_step: 2800,
+    });
+    // No nlm_cosine at step 0 is how the trainer writes it, not a data problem.
+    assert.deepEqual(r.issues, []);
+  });
+
+  it('the report has a row for each, and --json the fields', async () => {
+    const report = await detectCli([collapsedDir]);
+    assert.match(
+      report,
+      /softmax collapse \(train, float32 loss = 0\)\s+final 93% at step 3000 · max 93% at 3000 · t_collapse \(≥ 50%\) 2400\n/,
+    );
+    assert.match(
+      report,
+      /NLM cosine cos\(−∇L, θ\)\s+final 0\.96 at step 3000 · median of the last 5 evaluations 0\.97 \(from step 2600\) · max 0\.98 at 2800\n/,
+    );
+    assert.match(report, /columns .* · softmax_collapse=softmax_collapse · nlm_cosine=nlm_cosine\n/);
+    const [json] = JSON.parse(await detectCli([collapsedDir, '--json']));
+    assert.equal(json.softmax_collapse.t_collapse, 2400);
+    assert.equal(json.nlm_cosine.median_late, 0.97);
+  });
+
+  it('without the columns everything is as it was: null fields, no rows, the reason without the collapse', async () => {
+    const collapsed = detectRun(collapsedDir);
+    const old = detectRun(oldDir);
+    assert.equal(old.softmax_collapse, null);
+    assert.equal(old.nlm_cosine, null);
+    assert.equal(collapsed.verdict.reason, `${old.verdict.reason}; ${stall}`);
+    // The columns change nothing else.
+    const rest = (r: DetectResult) => ({
+      ...r,
+      source: { ...r.source, path: null, run_id: null },
+      softmax_collapse: null,
+      nlm_cosine: null,
+      verdict: { ...r.verdict, reason: '' },
+    });
+    assert.deepEqual(rest(collapsed), rest(old));
+    const report = await detectCli([oldDir]);
+    assert.doesNotMatch(report, /softmax|NLM|nlm/);
+    const [json] = JSON.parse(await detectCli([oldDir, '--json']));
+    assert.equal(json.softmax_collapse, null);
+    assert.equal(json.nlm_cosine, null);
+  });
+
+  it('the precision in the reason is the run config’s: float64 loss, StableMax in float64', () => {
+    const f64 = writeRunWithLog(runsDir, 'f64', collapsedMemorizerLog(), {
+      weight_decay: 0,
+      loss_precision: 'float64',
+    });
+    const r = detectRun(f64.dir);
+    assert.equal(r.softmax_collapse?.loss_precision, 'float64');
+    assert.match(r.verdict.reason, /93% of the training examples have a float64 loss of exactly 0/);
+    const stablemax = writeRunWithLog(runsDir, 'stablemax', collapsedMemorizerLog(), {
+      weight_decay: 0,
+      loss: 'stablemax_cross_entropy',
+    });
+    assert.equal(detectRun(stablemax.dir).softmax_collapse?.loss_precision, 'float64');
+  });
+
+  it('a run that grokked and then collapsed in part keeps its reason; the measures are still reported', () => {
+    const r = detectRun(grokkedDir);
+    assert.equal(r.verdict.label, 'grokked', r.verdict.reason);
+    assert.doesNotMatch(r.verdict.reason, /softmax|collapse/);
+    // 60% × (s − 1500)/1500 of 1104 examples: 530/1104 = 0.480 at 2700, 574/1104 = 0.520 at 2800.
+    assert.equal(r.softmax_collapse?.t_collapse, 2800);
+    assert.equal(r.softmax_collapse?.final, 662 / 1104);
+    // The cosine falls linearly from 0.3 at 1500 to 0.2 at 3000: 0.2 + 0.1 × 200/1500 at 2800.
+    close(r.nlm_cosine?.median_late, 0.2 + (0.1 * 200) / 1500, 1e-12, 'median of the last five cosines');
+  });
+
+  it('t_collapse is the first evaluation ≥ 50%, high_since the start of the stretch that lasts; a collapse that eased is no stall', () => {
+    const steps = grid(0, 900, 100);
+    const base = curveOf(steps, memorizing(100), () => 0.02);
+    const dipped = analyzeCurve({
+      ...base,
+      softmax_collapse: [0, 0, 0.2, 0.6, 0.4, 0.5, 0.7, 0.8, 0.85, 0.9],
+    });
+    assert.equal(dipped.softmax_collapse?.t_collapse, 300);
+    assert.equal(dipped.softmax_collapse?.high_since, 500);
+    assert.match(
+      dipped.verdict.reason,
+      /90% of the training examples have a loss of exactly 0 at the end \(≥ 50% from step 500 on\): their gradient vanished$/,
+    );
+    // A cosine that peaked before the collapse and fell after it (as in real runs) is named with its peak.
+    const fell = analyzeCurve({
+      ...base,
+      softmax_collapse: [0, 0, 0.2, 0.6, 0.4, 0.5, 0.7, 0.8, 0.85, 0.9],
+      nlm_cosine: [null, 0.3, 0.6, 0.85, 0.8, 0.5, 0.3, 0.25, 0.2, 0.22],
+    });
+    assert.match(
+      fell.verdict.reason,
+      /their gradient vanished; the naïve-loss-minimization cosine is 0\.25 \(median of the last 5 evaluations\), down from 0\.85 at step 300$/,
+    );
+    const eased = analyzeCurve({
+      ...base,
+      softmax_collapse: [0, 0, 0.2, 0.6, 0.7, 0.8, 0.6, 0.5, 0.45, 0.4],
+      nlm_cosine: [null, 0.1, 0.2, 0.5, 0.9, 0.95, 0.9, 0.8, 0.7, 0.6],
+    });
+    assert.equal(eased.verdict.label, 'memorized-only');
+    assert.equal(eased.softmax_collapse?.max, 0.8);
+    assert.equal(eased.softmax_collapse?.high_since, null);
+    assert.doesNotMatch(eased.verdict.reason, /softmax/);
+    assert.equal(eased.nlm_cosine?.median_late, 0.8);
+    // A model that never fit but whose fitted examples all sit at loss 0 is told the same.
+    const noFit = analyzeCurve({
+      ...curveOf(
+        steps,
+        () => 0.9,
+        () => 0.02,
+      ),
+      softmax_collapse: steps.map(() => 0.88),
+    });
+    assert.equal(noFit.verdict.label, 'no-fit');
+    assert.match(noFit.verdict.reason, /; softmax collapse: 88% of the training examples/);
+  });
+
+  it('from CSV, JSONL (nested names) and TensorBoard logs under the same names; bad values are dropped and reported', () => {
+    const dir = tmpDir();
+    const log = collapsedMemorizerLog();
+    const cell = (v: unknown) => (v === undefined ? '' : String(v));
+    const csv = path.join(dir, 'log.csv');
+    fs.writeFileSync(
+      csv,
+      `${['step,train_acc,test_acc,softmax_collapse,nlm_cosine', ...log.map((r) => [r.step, r.train_acc, r.test_acc, r.softmax_collapse, r.nlm_cosine].map(cell).join(','))].join('\n')}\n`,
+    );
+    const [fromCsv] = detectPath(csv) as DetectResult[];
+    assert.equal(fromCsv.verdict.label, 'memorized-only');
+    assert.equal(fromCsv.softmax_collapse?.loss_precision, null);
+    assert.equal(fromCsv.softmax_collapse?.t_collapse, 2400);
+    assert.match(fromCsv.verdict.reason, /93% of the training examples have a loss of exactly 0 at the end/);
+    assert.equal(fromCsv.nlm_cosine?.median_late, 0.97);
+
+    const jsonl = path.join(dir, 'log.jsonl');
+    const lines = log.map((r, i) =>
+      JSON.stringify({
+        step: r.step,
+        train: { acc: r.train_acc },
+        val: { acc: r.test_acc },
+        // Two bad values: a share above 1 at step 10 and a cosine that is NaN at step 20.
+        stability: {
+          softmax_collapse: i === 1 ? 1.5 : r.softmax_collapse,
+          nlm_cosine: i === 2 ? 'NaN' : r.nlm_cosine,
+        },
+      }),
+    );
+    fs.writeFileSync(jsonl, `${lines.join('\n')}\n`);
+    const [fromJsonl] = detectPath(jsonl) as DetectResult[];
+    assert.equal(fromJsonl.softmax_collapse?.column, 'stability/softmax_collapse');
+    assert.equal(fromJsonl.nlm_cosine?.column, 'stability/nlm_cosine');
+    assert.equal(fromJsonl.softmax_collapse?.t_collapse, 2400);
+    const bad = fromJsonl.issues.filter((i) => i.metric === 'softmax_collapse' || i.metric === 'nlm_cosine');
+    assert.deepEqual(
+      bad.map((i) => [i.kind, i.metric, i.examples]),
+      [
+        ['out-of-range', 'softmax_collapse', [10]],
+        ['non-finite', 'nlm_cosine', [20]],
+      ],
+    );
+
+    const events = path.join(dir, 'tb', 'events.out.tfevents.1700000000.host');
+    fs.mkdirSync(path.dirname(events));
+    fs.writeFileSync(
+      events,
+      eventFile([
+        fileVersionEvent(),
+        ...log.map((r) =>
+          simpleScalarEvent(Number(r.step), {
+            'train/acc': Number(r.train_acc),
+            'test/acc': Number(r.test_acc),
+            softmax_collapse: Number(r.softmax_collapse),
+            ...(r.nlm_cosine === undefined ? {} : { nlm_cosine: Number(r.nlm_cosine) }),
+          }),
+        ),
+      ]),
+    );
+    const [fromTb] = detectPath(path.dirname(events)) as DetectResult[];
+    // simple_value is a float32.
+    assert.equal(fromTb.softmax_collapse?.final, Math.fround(0.93));
+    assert.equal(fromTb.softmax_collapse?.t_collapse, 2400);
+    assert.equal(fromTb.nlm_cosine?.median_late, Math.fround(0.97));
+    assert.equal(fromTb.verdict.label, 'memorized-only');
+    assert.match(fromTb.verdict.reason, /; softmax collapse: 93% of the training examples/);
   });
 });

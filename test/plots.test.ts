@@ -11,14 +11,18 @@ import { PRESETS } from '../src/config/presets.ts';
 import { parseRunConfig } from '../src/config/schema.ts';
 import { detectRun } from '../src/measures/index.ts';
 import {
+  COLLAPSE_COLOR,
   comparisonSpec,
   decadeLabel,
+  hasStability,
   learningCurvesSpec,
   loadRun,
   markerRows,
+  NLM_COLOR,
   plotComparison,
   plotRun,
   specToSvg,
+  stabilitySpec,
   stepTicks,
   svgToPixels,
   svgToPng,
@@ -66,6 +70,18 @@ function grokkingRecords(delay = 1): MetricsRecord[] {
       wall_s: step / 40,
     };
   });
+}
+
+/**
+ * The same log with Prieto et al.'s measures as the trainer writes them: the share of training
+ * examples at loss 0 rising after the jump to 0.6, cos(−∇L, θ) from step 1 on (none at step 0).
+ */
+function withStability(records: MetricsRecord[], fields = { collapse: true, nlm: true }): MetricsRecord[] {
+  return records.map((r) => ({
+    ...r,
+    ...(fields.collapse ? { softmax_collapse: 0.6 * sigmoid((r.step - 1500) / 150) } : {}),
+    ...(fields.nlm && r.step > 0 ? { nlm_cosine: 0.9 * sigmoid((r.step - 300) / 200) - 0.1 } : {}),
+  }));
 }
 
 /** A run folder of the `demo` config holding `records` (finished). */
@@ -141,6 +157,7 @@ function differingPixels(a: Uint8Array, b: Uint8Array): number {
 const runsDir = tmp();
 const grokRun = syntheticRun(runsDir, 'grok', grokkingRecords());
 const slowRun = syntheticRun(runsDir, 'slow', grokkingRecords(1.5));
+const stableRun = syntheticRun(runsDir, 'stability', withStability(grokkingRecords()));
 
 describe('specs', () => {
   const loaded = loadRun(grokRun);
@@ -210,6 +227,45 @@ describe('specs', () => {
     assert.deepEqual(line.encoding.strokeDash.scale.domain, ['test', 'train']);
     assert.notDeepEqual(line.encoding.strokeDash.scale.range[0], line.encoding.strokeDash.scale.range[1]);
     assert.deepEqual(cmp.datasets.tgrok, [{ run: 'grok', step: 1000, value: 0.9 }]);
+  });
+
+  it('stability: softmax collapse (with the 50% line) above the NLM cosine, only for logs that have them', () => {
+    assert.equal(hasStability(loaded.chart.evaluations), false);
+    const run = loadRun(stableRun);
+    assert.equal(hasStability(run.chart.evaluations), true);
+    const spec = stabilitySpec(run.chart, { collapseLevel: 0.5 }) as Loose;
+    assert.equal(spec.vconcat.length, 2);
+    const [collapse, nlm] = spec.vconcat;
+    const line = (panel: Loose, name: string) => panel.layer.find((l: Loose) => l.name === name);
+    const collapseLine = line(collapse, 'collapse_line');
+    assert.equal(collapseLine.mark.color, COLLAPSE_COLOR);
+    assert.equal(collapseLine.encoding.x.scale.type, 'symlog');
+    assert.deepEqual(collapseLine.encoding.y.scale.domain, [0, 1]);
+    assert.equal(collapseLine.encoding.x.axis.labels, false, 'the step axis is drawn under the last panel');
+    assert.deepEqual(line(collapse, 'collapse_level_rule').data.values, [{ level: 0.5 }]);
+    const nlmLine = line(nlm, 'nlm_line');
+    assert.equal(nlmLine.mark.color, NLM_COLOR);
+    assert.deepEqual(nlmLine.encoding.y.scale.domain, [-1, 1]);
+    assert.match(nlmLine.encoding.x.axis.title, /log scale/);
+    assert.equal(spec.datasets.collapse.length, STEPS.length);
+    // No cosine at step 0: the step just taken does not exist yet.
+    assert.equal(spec.datasets.nlm.length, STEPS.length - 1);
+    assert.equal(spec.datasets.nlm[0].step, STEPS[1]);
+    // The markers as on the other charts: rules in both panels, labels above the first.
+    const marks = (panel: Loose, type: string) =>
+      panel.layer.filter((l: Loose) => l.mark.type === type && l.data.name === 'markers').length;
+    assert.deepEqual(
+      [marks(collapse, 'rule'), marks(nlm, 'rule'), marks(collapse, 'text'), marks(nlm, 'text')],
+      [3, 3, 3, 0],
+    );
+    // A loss without a softmax (mse) has the cosine only: one panel, with the step axis.
+    const mse = loadRun(
+      syntheticRun(tmp(), 'mse', withStability(grokkingRecords(), { collapse: false, nlm: true })),
+    );
+    const one = stabilitySpec(mse.chart, { collapseLevel: 0.5 }) as Loose;
+    assert.equal(one.vconcat.length, 1);
+    assert.equal(line(one.vconcat[0], 'nlm_line').encoding.x.axis.labels, undefined);
+    assert.equal(one.datasets.collapse.length, 0);
   });
 
   it('axis helpers: ticks 0, 1, 3, 10, ...; decades as numbers or powers of ten; labels left of late rules', () => {
@@ -304,6 +360,31 @@ describe('rendering', () => {
     assert.ok(texts.includes('grok') && texts.includes('slow') && texts.includes('train'));
     assert.equal((svg.match(/aria-roledescription="point"/g) ?? []).length, 2, 'a dot per run at t_grok');
 
+    // A log with the stability measures gets their chart too, one vertex per evaluation that has each.
+    const stableOut = path.join(tmp(), 'stable');
+    assert.deepEqual(
+      (await plotRun(stableRun, stableOut)).map((p) => path.relative(stableOut, p)),
+      ['curves.svg', 'curves.png', 'norms.svg', 'norms.png', 'stability.svg', 'stability.png'],
+    );
+    const stabilitySvg = fs.readFileSync(path.join(stableOut, 'stability.svg'), 'utf8');
+    assertWellFormedXml(stabilitySvg);
+    const stabilityTexts = svgTexts(stabilitySvg);
+    for (const t of [
+      'train examples with loss exactly 0',
+      'NLM cosine cos(−∇L, θ)',
+      '50%',
+      'training step (log scale; step 0 at the left edge)',
+    ]) {
+      assert.ok(stabilityTexts.includes(t), `text "${t}" in ${JSON.stringify(stabilityTexts)}`);
+    }
+    const vertices = (cls: string) => {
+      const group = stabilitySvg.slice(stabilitySvg.indexOf(`class="mark-line role-mark ${cls}"`));
+      return (group.match(/<path[^>]* d="([^"]*)"/)?.[1].match(/[ML]/g) ?? []).length;
+    };
+    assert.equal(vertices('collapse_line_marks'), STEPS.length);
+    assert.equal(vertices('nlm_line_marks'), STEPS.length - 1);
+    assert.ok(inkStats(svgToPixels(stabilitySvg).rgba).ink > 0.02, 'the PNG is drawn');
+
     await assert.rejects(plotRun(path.join(runsDir, 'missing'), out), UsageError);
     await assert.rejects(
       plotRun(grokRun, out, { formats: ['gif' as 'svg'] }),
@@ -351,10 +432,13 @@ describe('groklab plot', () => {
     const tiny = path.join(dir, 'tiny');
     const one = groklab([tiny]);
     assert.equal(one.code, 0, one.stderr);
-    for (const f of ['curves.svg', 'curves.png', 'norms.svg', 'norms.png']) {
+    // A trainer that records softmax_collapse (cross-entropy) gets the stability chart as well.
+    const measured = fs.readFileSync(path.join(tiny, 'metrics.jsonl'), 'utf8').includes('"softmax_collapse"');
+    const charts = ['curves', 'norms', ...(measured ? ['stability'] : [])];
+    for (const f of charts.flatMap((c) => [`${c}.svg`, `${c}.png`])) {
       assert.ok(fs.statSync(path.join(tiny, 'plots', f)).size > 1000, f);
     }
-    assert.equal(one.stdout.trim().split('\n').length, 4);
+    assert.equal(one.stdout.trim().split('\n').length, 2 * charts.length);
 
     const out = path.join(dir, 'out');
     const several = groklab(['tiny', grokRun, '--out', out, '--format', 'png'], dir);

@@ -14,6 +14,7 @@ import { normView } from './norms.ts';
 import { describePlateau } from './plateau.ts';
 import { counted, describeSampling, extractSeries, type LogTable } from './series.ts';
 import { fitSigmoid } from './sigmoid.ts';
+import { collapseView, findStabilityColumn, nlmView, stabilitySeries } from './stability.ts';
 import { type Crossing, firstConfirmedCrossing } from './thresholds.ts';
 import { endTrend } from './trend.ts';
 import type {
@@ -24,7 +25,9 @@ import type {
   MetricRole,
   Series,
   SigmoidFits,
+  SoftmaxCollapseView,
   SourceInfo,
+  StabilityColumn,
   Transition,
 } from './types.ts';
 import { decideVerdict } from './verdict.ts';
@@ -53,6 +56,8 @@ export interface LoadedLog {
   taskBaseline?: BaselineInfo | null;
   /** Notes for the verdict (e.g. the run is still running). */
   notes?: string[];
+  /** The precision the run's loss is computed in (a groklab run's config says it), for softmax_collapse's wording. */
+  lossPrecision?: SoftmaxCollapseView['loss_precision'];
 }
 
 /** Problems with option values, named after the CLI flags. */
@@ -137,6 +142,19 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
     transition ? (transition.plateau_level + transition.peak_level) / 2 : thresholds.grok / 2,
     thresholds.mem,
   );
+  const stability = (name: StabilityColumn) => {
+    const column = columns.step === null ? null : findStabilityColumn(log.table, name);
+    if (column === null || columns.step === null) return null;
+    const extracted = stabilitySeries(log.table, columns.step, column, name);
+    issues.push(...extracted.issues);
+    return { series: extracted.series, column };
+  };
+  const collapse = stability('softmax_collapse');
+  const nlm = stability('nlm_cosine');
+  const softmaxCollapse = collapse
+    ? collapseView(collapse.series, collapse.column, log.lossPrecision ?? null)
+    : null;
+  const nlmCosine = nlm ? nlmView(nlm.series, nlm.column) : null;
   const verdict = decideVerdict({
     measures,
     transition,
@@ -148,6 +166,8 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
     unconfirmedGrok: grok.unconfirmedLast,
     plateau,
     endTrend: trend,
+    softmaxCollapse,
+    nlmCosine,
   });
   verdict.notes.push(...(log.notes ?? []));
   if (grok.step === null && grok.unconfirmedLast !== null) {
@@ -170,6 +190,8 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
     weight_norm:
       norm && columns.weight_norm ? normView(norm, columns.weight_norm, measures, transition) : null,
     instability,
+    softmax_collapse: softmaxCollapse,
+    nlm_cosine: nlmCosine,
     verdict,
     issues,
   };

@@ -2,6 +2,7 @@
 
 import { alignColumns } from '../util/text-table.ts';
 import { isBaselineKnown } from './baseline.ts';
+import { COLLAPSE_HIGH } from './stability.ts';
 import {
   type BaselineInfo,
   type DetectOutcome,
@@ -20,6 +21,8 @@ export function formatStep(x: number | null): string {
 
 const num = (x: number | null, digits = 2) => (x === null ? '—' : x.toFixed(digits));
 const sig = (x: number | null) => (x === null ? '—' : x.toPrecision(3));
+/** A share as a percentage: "93%", "0.4%". */
+const pct = (x: number) => `${Number((100 * x).toPrecision(2))}%`;
 
 function describeSource(r: DetectResult): string {
   const s = r.source;
@@ -125,6 +128,21 @@ export function formatReport(r: DetectResult): string {
       `start ${sig(w.at_start)} · t_mem ${sig(w.at_t_mem)} · transition (t50) ${sig(w.at_transition)} · t_grok ${sig(w.at_t_grok_crossing)} · final ${sig(w.final)}`,
     );
   }
+  const collapse = r.softmax_collapse;
+  if (collapse) {
+    const loss = collapse.loss_precision ? `${collapse.loss_precision} ` : '';
+    row(
+      `softmax collapse (train, ${loss}loss = 0)`,
+      `final ${pct(collapse.final)} at step ${formatStep(collapse.final_step)} · max ${pct(collapse.max)} at ${formatStep(collapse.max_step)} · t_collapse (≥ ${pct(COLLAPSE_HIGH)}) ${formatStep(collapse.t_collapse)}${collapse.high_since !== null && collapse.high_since !== collapse.t_collapse ? `, above it from ${formatStep(collapse.high_since)} on` : ''}`,
+    );
+  }
+  const nlm = r.nlm_cosine;
+  if (nlm) {
+    row(
+      'NLM cosine cos(−∇L, θ)',
+      `final ${num(nlm.final)} at step ${formatStep(nlm.final_step)} · median of the last ${nlm.late_evaluations} evaluations ${num(nlm.median_late)} (from step ${formatStep(nlm.late_from_step)}) · max ${num(nlm.max)} at ${formatStep(nlm.max_step)}`,
+    );
+  }
   const trend = r.end_trend;
   if (trend) {
     row(
@@ -137,6 +155,8 @@ export function formatReport(r: DetectResult): string {
   const cols = Object.entries(r.columns)
     .filter(([, c]) => c !== null)
     .map(([role, c]) => `${role}=${c}`);
+  if (collapse) cols.push(`softmax_collapse=${collapse.column}`);
+  if (nlm) cols.push(`nlm_cosine=${nlm.column}`);
   row('columns', cols.join(' · '));
   if (r.issues.length > 0) {
     lines.push('', `issues (${r.issues.length}):`);

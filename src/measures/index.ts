@@ -15,7 +15,7 @@ import { UsageError } from '../util/errors.ts';
 import { type AnalyzeOptions, analyzeLog } from './analyze.ts';
 import { loadTarget, targetsOf } from './readers/index.ts';
 import type { RawCell, RawRow } from './series.ts';
-import type { DetectOutcome, DetectResult, MetricRole } from './types.ts';
+import type { DetectOutcome, DetectResult, SeriesRole } from './types.ts';
 
 export {
   type AnalyzeOptions,
@@ -29,6 +29,7 @@ export {
 export { baselineFromFraction, baselineFromHint, baselineFromTask, type TaskHint } from './baseline.ts';
 export type { ColumnOverrides } from './columns.ts';
 export { formatReport, formatStep, formatTable } from './format.ts';
+export { COLLAPSE_HIGH, LATE_EVALUATIONS } from './stability.ts';
 export * from './types.ts';
 
 /** An in-memory curve: one step array and, per metric, one value per step (null or NaN for none). */
@@ -39,9 +40,20 @@ export interface CurveInput {
   train_loss?: ArrayLike<number | null>;
   test_loss?: ArrayLike<number | null>;
   weight_norm?: ArrayLike<number | null>;
+  /** Prieto et al.'s measures (stability.ts): share of training examples with loss exactly 0, cos(−∇L, θ). */
+  softmax_collapse?: ArrayLike<number | null>;
+  nlm_cosine?: ArrayLike<number | null>;
 }
 
-const METRICS: MetricRole[] = ['train_acc', 'test_acc', 'train_loss', 'test_loss', 'weight_norm'];
+const METRICS: SeriesRole[] = [
+  'train_acc',
+  'test_acc',
+  'train_loss',
+  'test_loss',
+  'weight_norm',
+  'softmax_collapse',
+  'nlm_cosine',
+];
 
 /** Analyzes a curve given as arrays; missing values, NaN and duplicated steps are reported like any log's. */
 export function analyzeCurve(curve: CurveInput, options: AnalyzeOptions = {}): DetectResult {

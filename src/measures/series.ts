@@ -3,7 +3,7 @@
  * NaN/Inf, duplicated and out-of-order steps, percentages, gaps in the sampling. Nothing is dropped
  * without an issue that counts it.
  */
-import type { DataIssue, MetricRole, SamplingInfo, Series } from './types.ts';
+import type { DataIssue, MetricRole, SamplingInfo, Series, SeriesRole } from './types.ts';
 
 /** A cell as a reader found it: a number, a string still to parse, or nothing. */
 export type RawCell = number | string | boolean | null | undefined;
@@ -59,10 +59,12 @@ const listed = (list: number[]) =>
 /** An accuracy column whose maximum is above this (and at most 100) is in percent. */
 export const PERCENT_ABOVE = 1.5;
 
-export type MetricKind = 'accuracy' | 'loss' | 'norm';
+/** 'measure': a quantity with its own range, checked where it is used (stability.ts). */
+export type MetricKind = 'accuracy' | 'loss' | 'norm' | 'measure';
 
-export function metricKind(role: MetricRole): MetricKind {
+export function metricKind(role: SeriesRole): MetricKind {
   if (role === 'train_acc' || role === 'test_acc') return 'accuracy';
+  if (role === 'softmax_collapse' || role === 'nlm_cosine') return 'measure';
   return role === 'weight_norm' ? 'norm' : 'loss';
 }
 
@@ -80,7 +82,7 @@ export function extractSeries(
   rows: RawRow[],
   stepColumn: string,
   valueColumn: string,
-  role: MetricRole,
+  role: SeriesRole,
 ): { series: Series; issues: DataIssue[] } {
   const issues: DataIssue[] = [];
   const missingStepRows: number[] = [];
@@ -151,7 +153,7 @@ export function extractSeries(
 function orderAndMerge(
   points: Array<{ step: number; value: number }>,
   where: string,
-  role: MetricRole,
+  role: SeriesRole,
   issues: DataIssue[],
 ): Series {
   const backwards: number[] = [];
@@ -199,7 +201,7 @@ function orderAndMerge(
   return { steps, values: steps.map((s) => byStep.get(s) as number) };
 }
 
-function checkAccuracyRange(series: Series, where: string, role: MetricRole, issues: DataIssue[]): Series {
+function checkAccuracyRange(series: Series, where: string, role: SeriesRole, issues: DataIssue[]): Series {
   let values = series.values;
   const max = values.reduce((m, v) => Math.max(m, v), 0);
   // Above 1.5 no fraction can be meant; a little above 1 is more likely a bad value than a percentage.

@@ -9,6 +9,15 @@ export const ROLES = ['step', 'train_acc', 'test_acc', 'train_loss', 'test_loss'
 export type Role = (typeof ROLES)[number];
 export type MetricRole = Exclude<Role, 'step'>;
 
+/**
+ * Prieto et al.'s numerical-stability measures, read by name when a log has them (groklab's
+ * trainer writes them to metrics.jsonl); older logs do not, and nothing else depends on them.
+ */
+export const STABILITY_COLUMNS = ['softmax_collapse', 'nlm_cosine'] as const;
+export type StabilityColumn = (typeof STABILITY_COLUMNS)[number];
+/** Every series a log is read for. */
+export type SeriesRole = MetricRole | StabilityColumn;
+
 /** One metric after cleaning: steps strictly ascending, every value finite. */
 export interface Series {
   steps: number[];
@@ -44,7 +53,7 @@ export interface DataIssue {
   /** 'warning': the numbers may be affected; 'info': handled, worth knowing. */
   severity: 'info' | 'warning';
   /** The metric (role) concerned, when there is one. */
-  metric?: MetricRole | 'step';
+  metric?: SeriesRole | 'step';
   /** How many rows, values or steps. */
   count?: number;
   /** Up to five example steps (or row numbers, as the message says). */
@@ -267,6 +276,42 @@ export interface Instability {
   collapses: InstabilityEpisode[];
 }
 
+/**
+ * The share of training examples whose loss is exactly 0 in the precision training computes it
+ * (Prieto et al.'s softmax collapse: such an example gives no gradient), over the log.
+ */
+export interface SoftmaxCollapseView {
+  /** The column (or tag) read. */
+  column: string;
+  /** The precision of the loss the share was measured in, when the run's config says it; else null. */
+  loss_precision: 'float32' | 'float64' | null;
+  final: number;
+  final_step: number;
+  max: number;
+  max_step: number;
+  /** First evaluation with the share ≥ COLLAPSE_HIGH (0.5); null when never. */
+  t_collapse: number | null;
+  /** First evaluation of the stretch ≥ COLLAPSE_HIGH that lasts to the end of the log; null when the end is below it. */
+  high_since: number | null;
+}
+
+/**
+ * cos(−∇L, θ): the cosine between the negative loss gradient and the parameters. Near 1, a step
+ * mostly scales the weights up (naïve loss minimization, Prieto et al.).
+ */
+export interface NlmCosineView {
+  column: string;
+  final: number;
+  final_step: number;
+  /** Median of the last LATE_EVALUATIONS (5) evaluations (all of them when fewer), from `late_from_step` on. */
+  median_late: number;
+  late_from_step: number;
+  late_evaluations: number;
+  /** Highest value and its step: naïve loss minimization often peaks before the collapse and falls after it. */
+  max: number;
+  max_step: number;
+}
+
 export const VERDICTS = [
   'grokked',
   'comprehension',
@@ -304,6 +349,10 @@ export interface DetectResult {
   sigmoid: SigmoidFits;
   weight_norm: NormView | null;
   instability: Instability;
+  /** Softmax collapse over the log; null when the log has no softmax_collapse column. */
+  softmax_collapse: SoftmaxCollapseView | null;
+  /** The naïve-loss-minimization cosine; null when the log has no nlm_cosine column. */
+  nlm_cosine: NlmCosineView | null;
   verdict: Verdict;
   issues: DataIssue[];
 }

@@ -17,16 +17,23 @@
  * 8. gradual            the 10→90% rise took more than a factor e of training time (ln(t90/t10) >
  *                       GRADUAL_LOG_WIDTH): a creep, not a jump.
  * 9. grokked            memorized first, a flat plateau in the memorization band, then a sharp jump.
+ *
+ * A run that did not generalize (memorized-only, no-fit) while most of its training examples have a
+ * loss of exactly 0 at the end (softmax_collapse ≥ COLLAPSE_HIGH) has stalled in Prieto et al.'s
+ * softmax collapse: its reason says so, with the naïve-loss-minimization cosine when it is known.
  */
 import { isBaselineKnown } from './baseline.ts';
 import { peakRequirement } from './detector.ts';
 import { formatChange } from './format.ts';
+import { COLLAPSE_HIGH, NLM_PEAK_MARGIN } from './stability.ts';
 import type {
   BaselineInfo,
   EndTrend,
   Instability,
   Measures,
+  NlmCosineView,
   PlateauInfo,
+  SoftmaxCollapseView,
   Transition,
   Verdict,
 } from './types.ts';
@@ -48,12 +55,58 @@ export interface VerdictInput {
   unconfirmedGrok?: number | null;
   plateau?: PlateauInfo | null;
   endTrend?: EndTrend | null;
+  /** Prieto et al.'s measures, when the log has them. */
+  softmaxCollapse?: SoftmaxCollapseView | null;
+  nlmCosine?: NlmCosineView | null;
 }
 
 const step = (x: number) => String(Math.round(x));
 const acc = (x: number) => x.toFixed(2);
 
+/** Verdicts that mean the run did not generalize, whose reason names a softmax collapse. */
+const STALLED: ReadonlySet<Verdict['label']> = new Set(['memorized-only', 'no-fit']);
+
 export function decideVerdict(input: VerdictInput): Verdict {
+  const verdict = shapeVerdict(input);
+  const collapse = input.softmaxCollapse;
+  if (STALLED.has(verdict.label) && collapse && collapse.final >= COLLAPSE_HIGH) {
+    verdict.reason += `; ${collapseStall(collapse, input.nlmCosine ?? null)}`;
+  }
+  return verdict;
+}
+
+/**
+ * "softmax collapse: 93% of the training examples have a float32 loss of exactly 0 at the end
+ * (≥ 50% from step 2400 on): their gradient vanished; the naïve-loss-minimization cosine is 0.97 (…)".
+ */
+export function collapseStall(collapse: SoftmaxCollapseView, nlm: NlmCosineView | null): string {
+  const loss = collapse.loss_precision ? `a ${collapse.loss_precision} loss` : 'a loss';
+  const since =
+    collapse.high_since !== null
+      ? ` (≥ ${Math.round(100 * COLLAPSE_HIGH)}% from step ${collapse.high_since} on)`
+      : '';
+  const late =
+    nlm && nlm.late_evaluations > 1 ? ` (median of the last ${nlm.late_evaluations} evaluations)` : '';
+  const peak =
+    nlm && nlm.max - nlm.median_late >= NLM_PEAK_MARGIN
+      ? `, down from ${nlm.max.toFixed(2)} at step ${nlm.max_step}`
+      : '';
+  const cosine = nlm
+    ? `; the naïve-loss-minimization cosine is ${nlm.median_late.toFixed(2)}${late}${peak}`
+    : '';
+  return `softmax collapse: ${percentOf(collapse.final)} of the training examples have ${loss} of exactly 0 at the end${since}: their gradient vanished${cosine}`;
+}
+
+/** "93%"; a share just under 1 or just above 0 is not rounded to 100% or 0%. */
+function percentOf(x: number): string {
+  const p = 100 * x;
+  if (p > 99.5 && p < 100) return '>99.5%';
+  if (p > 0 && p < 0.5) return '<0.5%';
+  return `${Math.round(p)}%`;
+}
+
+/** The verdict from the curves' shape (the rules listed at the top). */
+function shapeVerdict(input: VerdictInput): Verdict {
   const { measures: m, transition: tr, baseline, instability, thresholds } = input;
   const verdict = (label: Verdict['label'], reason: string): Verdict => ({ label, reason, notes: [] });
 

@@ -46,6 +46,9 @@ export interface Evaluation {
   weight_norm: number | null;
   /** Norm of each parameter tensor (metrics.jsonl `norms`). */
   norms: Record<string, number>;
+  /** Prieto et al.'s measures (metrics.jsonl, newer runs): share of training examples at loss 0, cos(−∇L, θ). */
+  softmax_collapse?: number | null;
+  nlm_cosine?: number | null;
 }
 
 /** t_mem, the onset of the jump and the first crossing of the threshold (src/measures). */
@@ -514,4 +517,127 @@ export function comparisonSpec(
 
 function formatPercent(x: number): string {
   return `${Number((x * 100).toPrecision(3))}%`;
+}
+
+/** Colours of the stability chart: neither train blue nor test vermillion (those mark t_mem and t_grok). */
+export const COLLAPSE_COLOR = PALETTE[2];
+export const NLM_COLOR = PALETTE[3];
+
+/** Rows of one stability measure: its finite values. */
+export function stabilityRows(
+  evaluations: Evaluation[],
+  field: 'softmax_collapse' | 'nlm_cosine',
+): Array<{ step: number; value: number }> {
+  const rows: Array<{ step: number; value: number }> = [];
+  for (const e of evaluations) {
+    const v = e[field];
+    if (typeof v === 'number' && Number.isFinite(v)) rows.push({ step: e.step, value: v });
+  }
+  return rows;
+}
+
+/** Whether a run's log has either stability measure (runs written before they existed have neither). */
+export function hasStability(evaluations: Evaluation[]): boolean {
+  return (
+    stabilityRows(evaluations, 'softmax_collapse').length > 0 ||
+    stabilityRows(evaluations, 'nlm_cosine').length > 0
+  );
+}
+
+/**
+ * Prieto et al.'s measures over a log step axis: the share of training examples whose loss is
+ * exactly 0 (top, with a dashed line at `collapseLevel`, the level the verdict calls high) and
+ * cos(−∇L, θ) on [−1, 1] (bottom), each panel only when the log has it; the markers as elsewhere.
+ */
+export function stabilitySpec(data: RunChartData, options: { collapseLevel?: number } = {}): TopLevelSpec {
+  const maxStep = maxStepOf(data.evaluations);
+  const markers = markerRows(data.markers, maxStep);
+  const collapse = stabilityRows(data.evaluations, 'softmax_collapse');
+  const nlm = stabilityRows(data.evaluations, 'nlm_cosine');
+  // The step axis is drawn under the last panel only; the marker labels sit above the first.
+  const names = [...(collapse.length > 0 ? ['collapse'] : []), ...(nlm.length > 0 ? ['nlm'] : [])];
+  const x = (name: string) => stepX(maxStep, name === names[names.length - 1]);
+  const panel = (name: string, layers: unknown[]) => ({
+    height: 200,
+    width: WIDTH,
+    layer: [...layers, ...markerLayers(markers, name === names[0], name)],
+  });
+  const vconcat: unknown[] = [];
+  if (collapse.length > 0) {
+    const level =
+      options.collapseLevel === undefined
+        ? []
+        : [
+            {
+              name: 'collapse_level_rule',
+              data: { values: [{ level: options.collapseLevel }] },
+              mark: { type: 'rule', color: '#777', strokeDash: [3, 3], strokeWidth: 1 },
+              encoding: { y: { field: 'level', type: 'quantitative' } },
+            },
+            {
+              name: 'collapse_level_label',
+              data: {
+                values: [{ level: options.collapseLevel, label: formatPercent(options.collapseLevel) }],
+              },
+              mark: { type: 'text', color: '#555', align: 'left', dx: 4, dy: -7, fontSize: 11 },
+              encoding: {
+                x: { value: 0 },
+                y: { field: 'level', type: 'quantitative' },
+                text: { field: 'label' },
+              },
+            },
+          ];
+    vconcat.push(
+      panel('collapse', [
+        ...level,
+        {
+          name: 'collapse_line',
+          data: { name: 'collapse' },
+          mark: { type: 'line', strokeWidth: 2.2, clip: true, color: COLLAPSE_COLOR },
+          encoding: { x: x('collapse'), y: percentY('value', 'train examples with loss exactly 0') },
+        },
+      ]),
+    );
+  }
+  if (nlm.length > 0) {
+    vconcat.push(
+      panel('nlm', [
+        {
+          name: 'nlm_zero_rule',
+          data: { values: [{ zero: 0 }] },
+          mark: { type: 'rule', color: '#bbb', strokeWidth: 1 },
+          encoding: { y: { field: 'zero', type: 'quantitative' } },
+        },
+        {
+          name: 'nlm_line',
+          data: { name: 'nlm' },
+          mark: { type: 'line', strokeWidth: 2.2, clip: true, color: NLM_COLOR },
+          encoding: {
+            x: x('nlm'),
+            y: {
+              field: 'value',
+              type: 'quantitative',
+              scale: { domain: [-1, 1] },
+              axis: { title: 'NLM cosine cos(−∇L, θ)', tickCount: 5 },
+            },
+          },
+        },
+      ]),
+    );
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: data.title,
+      subtitle: [
+        'softmax collapse: share of the training examples whose loss is exactly 0 (they give no gradient)',
+        'NLM cosine: cos(−∇L, θ), near 1 when a step only scales the weights up (Prieto et al.)',
+        ...data.subtitle.slice(-1),
+      ],
+    },
+    config: CONFIG,
+    datasets: { collapse, nlm, markers },
+    vconcat,
+    resolve: { scale: { x: 'shared' } },
+  } as unknown as TopLevelSpec;
 }

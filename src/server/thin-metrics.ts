@@ -11,6 +11,11 @@ import type { MetricsRecord } from './api-types.ts';
 
 /** The series the run page draws. */
 export const DRAWN_SERIES = ['train_acc', 'test_acc', 'train_loss', 'test_loss', 'weight_norm'] as const;
+/**
+ * Drawn too when the log has them (Prieto et al.'s measures, newer runs only); a log without them
+ * is thinned exactly as before they existed.
+ */
+export const OPTIONAL_SERIES = ['softmax_collapse', 'nlm_cosine'] as const;
 
 /** Smallest max_points accepted: the first and the last record. */
 export const MIN_POINTS = 2;
@@ -22,20 +27,30 @@ export function thinMetrics(records: MetricsRecord[], max: number): MetricsRecor
   }
   const n = records.length;
   if (n <= max) return records;
+  const series: string[] = [
+    ...DRAWN_SERIES,
+    ...OPTIONAL_SERIES.filter((key) => records.some((r) => typeof r[key] === 'number')),
+  ];
   // Each bucket keeps at most two records per series.
-  const buckets = Math.floor((max - 2) / (2 * DRAWN_SERIES.length));
+  const buckets = Math.floor((max - 2) / (2 * series.length));
   const keep = new Set<number>([0, n - 1]);
   const steps = records.map((r) => Math.max(0, r.step));
-  keepExtremes(records, steps.map(Math.log1p), Math.ceil(buckets / 2), keep);
-  keepExtremes(records, steps, Math.floor(buckets / 2), keep);
+  keepExtremes(records, series, steps.map(Math.log1p), Math.ceil(buckets / 2), keep);
+  keepExtremes(records, series, steps, Math.floor(buckets / 2), keep);
   return [...keep].sort((a, b) => a - b).map((i) => records[i]);
 }
 
 /**
- * Adds to `keep` the indices of the smallest and largest finite value of each drawn series in each
+ * Adds to `keep` the indices of the smallest and largest finite value of each of `series` in each
  * of `buckets` equal-width buckets of x (the first and last records aside: they are kept anyway).
  */
-function keepExtremes(records: MetricsRecord[], x: number[], buckets: number, keep: Set<number>): void {
+function keepExtremes(
+  records: MetricsRecord[],
+  series: string[],
+  x: number[],
+  buckets: number,
+  keep: Set<number>,
+): void {
   if (buckets <= 0) return;
   let lo = x[0];
   let hi = x[0];
@@ -46,7 +61,7 @@ function keepExtremes(records: MetricsRecord[], x: number[], buckets: number, ke
   const width = (hi - lo) / buckets || 1;
   const bucket = x.map((v) => Math.min(buckets - 1, Math.floor((v - lo) / width)));
   const n = records.length;
-  for (const key of DRAWN_SERIES) {
+  for (const key of series) {
     const lowAt = new Int32Array(buckets).fill(-1);
     const highAt = new Int32Array(buckets).fill(-1);
     for (let i = 1; i < n - 1; i++) {

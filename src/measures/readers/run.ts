@@ -10,10 +10,12 @@ import { buildTask, splitFromJson } from '../../tasks/index.ts';
 import type { LoadedLog } from '../analyze.ts';
 import { baselineFromTask } from '../baseline.ts';
 import type { LogTable, RawRow } from '../series.ts';
-import type { BaselineInfo, DataIssue } from '../types.ts';
+import { type BaselineInfo, type DataIssue, type SoftmaxCollapseView, STABILITY_COLUMNS } from '../types.ts';
 
 /** The scalar fields of a metrics record that the analysis reads (norms per tensor, lr and wall_s are not). */
 const RUN_COLUMNS = ['step', 'train_acc', 'test_acc', 'train_loss', 'test_loss', 'weight_norm'];
+/** Read too, found by name (stability.ts); records written before they existed lack them. */
+const READ_COLUMNS = [...RUN_COLUMNS, ...STABILITY_COLUMNS];
 
 export function isRunFolder(dir: string): boolean {
   return fs.existsSync(path.join(dir, RUN_FILES.config)) && fs.existsSync(path.join(dir, RUN_FILES.metrics));
@@ -34,19 +36,25 @@ export function loadRun(dir: string): LoadedLog {
   }
   const rows: RawRow[] = records.map((r) => {
     const row: RawRow = {};
-    for (const c of RUN_COLUMNS) {
+    for (const c of READ_COLUMNS) {
       const v = r[c];
       row[c] = typeof v === 'number' || typeof v === 'string' || v === null ? v : undefined;
     }
     return row;
   });
   const known = Object.fromEntries(RUN_COLUMNS.map((c) => [c, c]));
-  const table: LogTable = { columns: RUN_COLUMNS, rows, issues, knownColumns: known };
+  const table: LogTable = { columns: READ_COLUMNS, rows, issues, knownColumns: known };
 
   let taskBaseline: BaselineInfo | null = null;
   let task: string | undefined;
+  let lossPrecision: SoftmaxCollapseView['loss_precision'] = null;
   try {
     const config = parseRunConfig(readJsonFile(path.join(dir, RUN_FILES.config)));
+    // StableMax is computed in float64 whatever loss_precision says.
+    lossPrecision =
+      config.train.loss === 'stablemax_cross_entropy'
+        ? 'float64'
+        : (config.train.loss_precision ?? 'float32');
     const data = buildTask(config.task);
     task = data.description;
     const split = splitFromJson(readJsonFile(path.join(dir, RUN_FILES.split)), data.numExamples);
@@ -83,5 +91,6 @@ export function loadRun(dir: string): LoadedLog {
     where: dir,
     taskBaseline,
     notes,
+    lossPrecision,
   };
 }

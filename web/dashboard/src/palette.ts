@@ -16,6 +16,9 @@ export const OKABE_ITO = [
 ];
 export const TRAIN_COLOR = OKABE_ITO[0];
 export const TEST_COLOR = OKABE_ITO[1];
+/** Prieto et al.'s measures: softmax collapse green, the NLM cosine reddish purple (as in src/plots). */
+export const COLLAPSE_COLOR = OKABE_ITO[2];
+export const NLM_COLOR = OKABE_ITO[3];
 /** One colour per run in comparisons (yellow last: weak on white). */
 export const RUN_COLORS = [
   '#0072B2',

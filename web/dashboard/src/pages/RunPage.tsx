@@ -12,7 +12,7 @@ import {
   formatTime,
   formatValue,
 } from '../format.ts';
-import { TENSOR_COLORS, TEST_COLOR, TRAIN_COLOR } from '../palette.ts';
+import { COLLAPSE_COLOR, NLM_COLOR, TENSOR_COLORS, TEST_COLOR, TRAIN_COLOR } from '../palette.ts';
 import { Link } from '../router.tsx';
 import { AnalysisPanels } from './AnalysisPanels.tsx';
 
@@ -37,6 +37,38 @@ export function detectMarkers(detect: DetectResult | null): Marker[] {
 
 function column(records: MetricsRecord[], key: string, keep: (v: unknown) => number | null = num) {
   return records.map((r) => keep(r[key]));
+}
+
+const has = (records: MetricsRecord[], key: string) => records.some((r) => num(r[key]) !== null);
+
+/** "93%", "0.4%". */
+const percent = (x: number) => `${Number((100 * x).toPrecision(2))}%`;
+
+/**
+ * Prieto et al.'s measures, drawn only when the log has them (runs written before they existed
+ * have neither): the share of training examples whose loss is exactly 0, and cos(−∇L, θ).
+ */
+function stabilitySeries(records: MetricsRecord[]): ChartSeries[] {
+  const series: ChartSeries[] = [];
+  if (has(records, 'softmax_collapse')) {
+    series.push({
+      label: 'softmax collapse (share at loss 0)',
+      color: COLLAPSE_COLOR,
+      values: column(records, 'softmax_collapse'),
+      width: 2,
+    });
+  }
+  if (has(records, 'nlm_cosine')) {
+    // No cosine at step 0: the line starts at the first step taken.
+    series.push({
+      label: 'NLM cosine cos(−∇L, θ)',
+      color: NLM_COLOR,
+      values: column(records, 'nlm_cosine'),
+      width: 2,
+      spanGaps: true,
+    });
+  }
+  return series;
 }
 
 function RunCharts(props: {
@@ -79,6 +111,9 @@ function RunCharts(props: {
       })),
     ];
   }, [records]);
+  const stability = useMemo(() => stabilitySeries(records), [records]);
+  // Shares live in [0, 1]; the axis goes down to −1 only once a cosine is negative.
+  const negative = stability.some((s) => s.values.some((v) => v !== null && v < 0));
   const markers = useMemo(() => detectMarkers(detect), [detect]);
   const sync = `run-${props.id}`;
   return (
@@ -113,6 +148,19 @@ function RunCharts(props: {
         syncKey={sync}
         testId="chart-norms"
       />
+      {stability.length > 0 && (
+        <Chart
+          title="Numerical stability (Prieto et al.)"
+          x={x}
+          series={stability}
+          yRange={[negative ? -1 : 0, 1]}
+          xLog={xLog}
+          markers={markers}
+          syncKey={sync}
+          testId="chart-stability"
+          yFormat={(v) => v.toFixed(2)}
+        />
+      )}
     </div>
   );
 }
@@ -198,6 +246,9 @@ function DetectPanel({ detect, error }: { detect: DetectResult | null; error: st
   const m = detect.measures;
   const t = detect.transition;
   const w = detect.weight_norm;
+  // Absent in results of servers older than these fields, null for logs without the columns.
+  const collapse = detect.softmax_collapse ?? null;
+  const nlm = detect.nlm_cosine ?? null;
   return (
     <section className="panel" data-testid="detect-panel">
       <h2>Detection</h2>
@@ -257,6 +308,26 @@ function DetectPanel({ detect, error }: { detect: DetectResult | null; error: st
             {w.at_t_mem !== null && <>at t_mem {w.at_t_mem.toFixed(1)}, </>}
             {w.at_transition !== null && <>at the jump {w.at_transition.toFixed(1)}, </>}
             final {w.final?.toFixed(1) ?? '–'}
+          </Field>
+        )}
+        {collapse && (
+          <Field
+            label="softmax collapse"
+            title={`share of the training examples whose ${collapse.loss_precision ? `${collapse.loss_precision} ` : ''}loss is exactly 0: they give no gradient (Prieto et al.)`}
+          >
+            {percent(collapse.final)} at the end
+            {collapse.t_collapse !== null && (
+              <span className="muted"> (≥ 50% first at step {formatStep(collapse.t_collapse)})</span>
+            )}
+          </Field>
+        )}
+        {nlm && (
+          <Field
+            label="NLM cosine"
+            title="cos(−∇L, θ): near 1 when a step only scales the weights up (naïve loss minimization, Prieto et al.)"
+          >
+            {nlm.median_late.toFixed(2)}{' '}
+            <span className="muted">(median of the last {nlm.late_evaluations} evaluations)</span>
           </Field>
         )}
       </dl>
@@ -320,6 +391,11 @@ export function RunPage({ id }: { id: string }) {
         <span>
           ‖θ‖ <b>{num(last?.weight_norm)?.toFixed(1) ?? '–'}</b>
         </span>
+        {num(last?.softmax_collapse) !== null && (
+          <span title="share of the training examples whose loss is exactly 0 (softmax collapse)">
+            softmax collapse <b>{percent(num(last?.softmax_collapse) ?? 0)}</b>
+          </span>
+        )}
         <span>
           training time <b>{formatSeconds(num(last?.wall_s))}</b>
         </span>
