@@ -269,6 +269,31 @@ describe('resume', () => {
     });
   }
 
+  it('an interrupted run with a Grokfast filter resumed in place equals an uninterrupted one (transformer, batches of 32)', async () => {
+    const runsDir = tmpRunsDir();
+    for (const grad_filter of [
+      { kind: 'ema', alpha: 0.98, lamb: 2 },
+      { kind: 'ma', window: 30, lamb: 5 },
+    ] as const) {
+      const config: RunConfigInput = {
+        ...smallTransformer,
+        train: { ...smallTransformer.train, steps: 100, batch_size: 32, grad_filter },
+      };
+      const a = (await startRun(runsDir, config, { id: `${grad_filter.kind}-a` })).run;
+      const stopped = await startRun(runsDir, config, {
+        id: `${grad_filter.kind}-b`,
+        hooks: { onStep: (step) => step === S },
+      });
+      assert.equal(stopped.reason, 'interrupted');
+      const b = (await resumeRun(runsDir, stopped.run.id)).run;
+      assert.deepEqual(withoutWall(records(b)), withoutWall(records(a)), grad_filter.kind);
+      assertSameTensors(a, b, 100, 'param.');
+      assertSameTensors(a, b, 100, 'optim.');
+      assertSameTensors(a, b, 100, 'filter.');
+      assertSameTensors(a, b, 64, 'filter.');
+    }
+  });
+
   it('from an earlier checkpoint forks a new run that continues exactly', async () => {
     const runsDir = tmpRunsDir();
     const config = tinyGrokkingConfig({ train: { steps: N } });

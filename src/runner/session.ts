@@ -15,7 +15,8 @@ import {
   writeJsonAtomic,
 } from '../runs/index.ts';
 import { splitToJson } from '../tasks/index.ts';
-import type { TrainSpec } from '../train/spec.ts';
+import { describeGradFilter, type GradFilterState, stateFitsFilter } from '../train/grad-filter.ts';
+import type { GradFilterSpec, TrainSpec } from '../train/spec.ts';
 import { type EvalRecord, type StopReason, type Trainer, TrainingDiverged } from '../train/trainer.ts';
 import { UsageError } from '../util/errors.ts';
 
@@ -25,6 +26,11 @@ export interface RunHooks {
   onEval?(record: EvalRecord): void;
   /** After every training step; return true to stop (the run is checkpointed and marked stopped). */
   onStep?(step: number): boolean | undefined;
+  /**
+   * A one-line note about how training continues (e.g. a gradient filter starting fresh at a
+   * resume). Without this hook the line goes to stderr.
+   */
+  onNotice?(line: string): void;
 }
 
 export interface StartInfo {
@@ -190,17 +196,50 @@ export async function resumeRun(
 
   const trainer = experiment.createTrainer(model);
   const sameOptimizer = checkpoint.optimizerKind === config.train.optimizer;
+  const filter = resumedFilterState(config.train.grad_filter, checkpoint.filter, step);
+  if (filter.notice !== null) notify(options.hooks ?? {}, filter.notice);
   trainer.restore(
     {
       step,
       wallSeconds: checkpoint.wallSeconds,
       // A different optimizer starts with fresh moments; the same one continues exactly.
       optimizer: sameOptimizer ? checkpoint.optimizer : { tensors: new Map(), updates: 0 },
+      ...(filter.state !== null ? { filter: filter.state } : {}),
     },
     history,
     sameOptimizer,
   );
   return execute(run, resolved, trainer, options.hooks ?? {});
+}
+
+/**
+ * The gradient filter state a resume continues with: the checkpoint's when it is of the filter the
+ * config asks for (lamb may differ: the state does not depend on it), else none, with a note saying
+ * the filter starts fresh or is off.
+ */
+function resumedFilterState(
+  wanted: GradFilterSpec | null | undefined,
+  saved: GradFilterState | null,
+  step: number,
+): { state: GradFilterState | null; notice: string | null } {
+  if (wanted === null || wanted === undefined) {
+    const notice =
+      saved === null
+        ? null
+        : `grad filter: off from step ${step}; the checkpoint's ${describeGradFilter(saved.spec)} state is not used`;
+    return { state: null, notice };
+  }
+  if (saved !== null && stateFitsFilter(wanted, saved.spec)) return { state: saved, notice: null };
+  const had = saved === null ? 'no filter state' : `the state of ${describeGradFilter(saved.spec)}`;
+  return {
+    state: null,
+    notice: `grad filter: ${describeGradFilter(wanted)} starts fresh at step ${step} (the checkpoint holds ${had})`,
+  };
+}
+
+function notify(hooks: RunHooks, line: string): void {
+  if (hooks.onNotice) hooks.onNotice(line);
+  else process.stderr.write(`${line}\n`);
 }
 
 async function execute(

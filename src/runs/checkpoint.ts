@@ -1,23 +1,35 @@
 import type { Model } from '../models/model.ts';
+import type { GradFilterState } from '../train/grad-filter.ts';
+import { gradFilterSpec } from '../train/spec.ts';
 import type { TrainerState } from '../train/trainer.ts';
 import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safetensors.ts';
 
 /**
  * Checkpoint layout (safetensors): `param.<name>` for every model parameter (float32, the model's
  * own shapes, loadable by any safetensors reader), `optim.<name>.<slot>` for optimizer moments;
- * metadata holds the step, optimizer kind and update count, and training seconds so far.
+ * metadata holds the step, optimizer kind and update count, and training seconds so far. With a
+ * gradient filter (train.grad_filter), `filter.<key>` holds its tensors (GradFilterState: e.g.
+ * `filter.<name>.ema`, `filter.<name>.window.<i>`, `filter.<name>.sum`) and the metadata its spec
+ * (`grad_filter`, JSON) and the gradients it has seen per parameter (`grad_filter_seen`, JSON); a
+ * checkpoint without them has no filter state.
  */
 export function encodeCheckpoint(model: Model, state: TrainerState, optimizerKind: string): Uint8Array {
   const tensors: Record<string, StoredTensor> = {};
   for (const [name, p] of model.params) tensors[`param.${name}`] = { shape: [...p.shape], data: p.data };
   for (const [key, data] of state.optimizer.tensors) tensors[`optim.${key}`] = { shape: [data.length], data };
-  return encodeSafetensors(tensors, {
+  const metadata: Record<string, string> = {
     format: 'groklab-checkpoint-1',
     step: String(state.step),
     optimizer: optimizerKind,
     optimizer_updates: String(state.optimizer.updates),
     wall_s: String(state.wallSeconds),
-  });
+  };
+  if (state.filter !== undefined) {
+    for (const [key, data] of state.filter.tensors) tensors[`filter.${key}`] = { shape: [data.length], data };
+    metadata.grad_filter = JSON.stringify(state.filter.spec);
+    metadata.grad_filter_seen = JSON.stringify(state.filter.seen);
+  }
+  return encodeSafetensors(tensors, metadata);
 }
 
 export interface DecodedCheckpoint {
@@ -25,6 +37,8 @@ export interface DecodedCheckpoint {
   wallSeconds: number;
   optimizerKind: string;
   optimizer: TrainerState['optimizer'];
+  /** The gradient filter's state; null when the checkpoint has none (filter off, or written before filters). */
+  filter: GradFilterState | null;
   params: Map<string, StoredTensor>;
 }
 
@@ -34,10 +48,16 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
     throw new Error('not a groklab checkpoint (metadata.format)');
   const params = new Map<string, StoredTensor>();
   const optimizerTensors = new Map<string, Float32Array>();
+  const filterTensors = new Map<string, Float32Array | Float64Array>();
   for (const [key, t] of Object.entries(tensors)) {
     if (key.startsWith('param.')) params.set(key.slice('param.'.length), t);
     else if (key.startsWith('optim.') && t.data instanceof Float32Array) {
       optimizerTensors.set(key.slice('optim.'.length), t.data);
+    } else if (
+      key.startsWith('filter.') &&
+      (t.data instanceof Float32Array || t.data instanceof Float64Array)
+    ) {
+      filterTensors.set(key.slice('filter.'.length), t.data);
     }
   }
   return {
@@ -45,8 +65,36 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
     wallSeconds: Number(metadata.wall_s),
     optimizerKind: metadata.optimizer,
     optimizer: { tensors: optimizerTensors, updates: Number(metadata.optimizer_updates) },
+    filter: decodeFilterState(metadata, filterTensors),
     params,
   };
+}
+
+function decodeFilterState(
+  metadata: Record<string, string>,
+  tensors: Map<string, Float32Array | Float64Array>,
+): GradFilterState | null {
+  if (metadata.grad_filter === undefined) return null;
+  const spec = gradFilterSpec.safeParse(parseJson(metadata.grad_filter));
+  const seen = parseJson(metadata.grad_filter_seen ?? '');
+  const counts =
+    typeof seen === 'object' && seen !== null && !Array.isArray(seen)
+      ? (seen as Record<string, unknown>)
+      : null;
+  if (!spec.success || counts === null || !Object.values(counts).every(Number.isSafeInteger)) {
+    throw new Error(
+      'checkpoint metadata grad_filter / grad_filter_seen is not a valid gradient filter state',
+    );
+  }
+  return { spec: spec.data, seen: counts as Record<string, number>, tensors };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Copies checkpointed parameters into a freshly built model of the same architecture. */

@@ -1,7 +1,7 @@
 import { KERNELS } from '../engine/kernel-table/index.ts';
 import type { AdamCoefficients } from '../engine/kernels.ts';
 import { arrayKernels } from '../engine/ops/arrays.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import type { Data, Tensor } from '../engine/tensor.ts';
 import type { TrainSpec } from './spec.ts';
 
 /**
@@ -10,6 +10,7 @@ import type { TrainSpec } from './spec.ts';
  *  - adamw: Adam with decoupled weight decay θ ← θ(1 − lr·γ) (Loshchilov & Hutter; PyTorch AdamW).
  *  - adam: Adam on the loss plus (γ/2)‖θ‖², i.e. γθ added to every gradient.
  *  - sgd: heavy-ball momentum b ← μb + g, θ ← θ − lr·b, with the same L2 term as adam.
+ * With train.orthogonal_grad, any of them steps on ⊥Grad's projected gradient (OrthogonalGradients).
  */
 export interface Optimizer {
   step(lr: number): void;
@@ -20,7 +21,59 @@ export interface Optimizer {
 }
 
 export function createOptimizer(spec: TrainSpec, params: Map<string, Tensor>): Optimizer {
-  return spec.optimizer === 'sgd' ? new Sgd(spec, params) : new Adam(spec, params);
+  const optimizer = spec.optimizer === 'sgd' ? new Sgd(spec, params) : new Adam(spec, params);
+  return spec.orthogonal_grad === true ? new OrthogonalGradients(optimizer, params) : optimizer;
+}
+
+/**
+ * ⊥Grad (Prieto et al., their OrthoGrad): before the optimizer's update, and so before any L2 term
+ * it adds, each parameter tensor's gradient g loses its component along the parameter w and is
+ * rescaled to its former norm: g ← g − (g·w / (w·w + 1e-30))·w, then g ← g·‖g_before‖/(‖g‖ + 1e-30).
+ * Sums in float64; the projected gradient is rounded to float32 before its norm is taken, as their
+ * code does. No state of its own: the optimizer's is exported as is.
+ */
+class OrthogonalGradients implements Optimizer {
+  constructor(
+    private readonly inner: Optimizer,
+    private readonly params: Map<string, Tensor>,
+  ) {}
+
+  get updates(): number {
+    return this.inner.updates;
+  }
+
+  step(lr: number): void {
+    for (const p of this.params.values()) if (p.grad !== null) orthogonalize(p.grad, p.data);
+    this.inner.step(lr);
+  }
+
+  exportState() {
+    return this.inner.exportState();
+  }
+
+  importState(state: { tensors: Map<string, Float32Array>; updates: number }): void {
+    this.inner.importState(state);
+  }
+}
+
+/** g ← g without its component along w, rescaled to g's norm before (in place). */
+export function orthogonalize(g: Data, w: Data): void {
+  let gw = 0;
+  let ww = 0;
+  let gg = 0;
+  for (let i = 0; i < g.length; i++) {
+    gw += g[i] * w[i];
+    ww += w[i] * w[i];
+    gg += g[i] * g[i];
+  }
+  const along = gw / (ww + 1e-30);
+  let projected = 0;
+  for (let i = 0; i < g.length; i++) {
+    g[i] -= along * w[i];
+    projected += g[i] * g[i];
+  }
+  const rescale = Math.sqrt(gg) / (Math.sqrt(projected) + 1e-30);
+  for (let i = 0; i < g.length; i++) g[i] *= rescale;
 }
 
 abstract class BaseOptimizer implements Optimizer {

@@ -14,6 +14,40 @@ const unitInterval = (what: string) =>
     .min(0, `${what} must be in [0, 1)`)
     .lt(1, `${what} must be in [0, 1)`);
 
+/**
+ * Grokfast's gradient filter (Lee et al. 2024), applied to each parameter's gradient after backward
+ * and before the optimizer (src/train/grad-filter.ts): ema keeps an exponential moving average of
+ * the gradients (alpha: its decay), ma the mean of the last `window` ones; either is added to the
+ * gradient times `lamb`.
+ */
+const gradFilterLamb = nonNegative('grad_filter.lamb');
+const emaGradFilter = strictObject({
+  kind: z.literal('ema'),
+  alpha: z
+    .number({ error: 'grad_filter.alpha must be a number in (0, 1)' })
+    .gt(0, 'grad_filter.alpha must be in (0, 1)')
+    .lt(1, 'grad_filter.alpha must be in (0, 1)'),
+  lamb: gradFilterLamb,
+});
+const maGradFilter = strictObject({
+  kind: z.literal('ma'),
+  window: z
+    .number({ error: 'grad_filter.window must be an integer in [1, 10000]' })
+    .int('grad_filter.window must be an integer in [1, 10000]')
+    .min(1, 'grad_filter.window must be an integer in [1, 10000]')
+    .max(10_000, 'grad_filter.window must be an integer in [1, 10000]'),
+  lamb: gradFilterLamb,
+});
+export const gradFilterSpec = z.discriminatedUnion('kind', [emaGradFilter, maGradFilter], {
+  error: (iss) =>
+    iss.code === 'invalid_union'
+      ? 'grad_filter.kind must be one of ema, ma'
+      : iss.code === 'invalid_type'
+        ? 'grad_filter must be null, {kind: ema, alpha, lamb} or {kind: ma, window, lamb}'
+        : undefined,
+});
+export type GradFilterSpec = z.infer<typeof gradFilterSpec>;
+
 export const trainSpec = strictObject({
   optimizer: z.enum(['adamw', 'adam', 'sgd'], {
     error: 'optimizer must be one of adamw (decoupled weight decay), adam (L2 term in the loss), sgd',
@@ -35,7 +69,25 @@ export const trainSpec = strictObject({
     ],
     { error: 'batch_size must be "full" or an integer ≥ 1' },
   ),
-  loss: z.enum(['cross_entropy', 'mse'], { error: 'loss must be one of cross_entropy, mse' }),
+  /** stablemax_cross_entropy: Prieto et al.'s StableMax in place of the softmax, computed in float64. */
+  loss: z.enum(['cross_entropy', 'mse', 'stablemax_cross_entropy'], {
+    error: 'loss must be one of cross_entropy, mse, stablemax_cross_entropy',
+  }),
+  /**
+   * float64: cross_entropy's log-softmax in float64 from the float32 logits, its gradient rounded
+   * back (Prieto et al.'s --softmax_precision 64). Optional; absent means float32, as before it
+   * existed. StableMax is computed in float64 whatever this says.
+   */
+  loss_precision: z
+    .enum(['float32', 'float64'], { error: 'loss_precision must be one of float32, float64' })
+    .optional(),
+  /**
+   * ⊥Grad (Prieto et al.): each parameter's gradient loses its component along the parameter and is
+   * rescaled to its former norm, before the optimizer. Optional; absent means false.
+   */
+  orthogonal_grad: z.boolean({ error: 'orthogonal_grad must be true or false' }).optional(),
+  /** Grokfast's gradient filter (gradFilterSpec). Optional; absent or null means none. */
+  grad_filter: gradFilterSpec.nullable().optional(),
   steps: positiveInt('steps').max(100_000_000, 'steps must be ≤ 100000000'),
   /** Stop once test accuracy has stayed ≥ this for `stop_patience` evaluations; null: run all steps. */
   stop_test_acc: z
@@ -44,6 +96,15 @@ export const trainSpec = strictObject({
     .max(1, 'stop_test_acc must be in (0, 1] or null')
     .nullable(),
   stop_patience: positiveInt('stop_patience'),
+}).superRefine((spec, ctx) => {
+  if (spec.loss === 'mse' && spec.loss_precision === 'float64') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['loss_precision'],
+      message:
+        'loss_precision float64 applies to cross_entropy (a softmax); with loss mse it must be float32 or absent',
+    });
+  }
 });
 
 export const evalSpec = strictObject({

@@ -1,7 +1,17 @@
-import { accuracy, crossEntropy, mseOneHot } from '../engine/ops.ts';
+import {
+  accuracy,
+  crossEntropy,
+  crossEntropyFloat64,
+  crossEntropyFloat64Score,
+  crossEntropyScore,
+  mseOneHot,
+  stablemaxCrossEntropy,
+  stablemaxCrossEntropyScore,
+} from '../engine/ops.ts';
 import { noGrad, type Tensor } from '../engine/tensor.ts';
 import type { Model } from '../models/model.ts';
 import { type Examples, MinibatchSchedule, sliceExamples } from './data.ts';
+import { createGradFilter, type GradFilter, type GradFilterState } from './grad-filter.ts';
 import { createOptimizer, type Optimizer } from './optimizers.ts';
 import { isCheckpointStep, isEvalStep, learningRate } from './schedule.ts';
 import type { EvalSpec, TrainSpec } from './spec.ts';
@@ -20,12 +30,26 @@ export interface EvalRecord {
   lr: number;
   /** Seconds of training so far (summed over resumed sessions). */
   wall_s: number;
+  /**
+   * Share of the training examples whose own loss, computed as training computes it, is exactly 0
+   * (Prieto et al.'s softmax collapse, their zero_terms; counted per kernel, see crossEntropyScore).
+   * Absent for mse.
+   */
+  softmax_collapse?: number;
+  /**
+   * cos(−g, θ) over all parameters: g the raw loss gradient of the step just taken (before any
+   * gradient filter, ⊥Grad projection or L2 term), θ the parameters before it. Near 1: the step
+   * mostly scales the weights up (Prieto et al.'s naïve loss minimization). Absent at step 0.
+   */
+  nlm_cosine?: number;
 }
 
 export interface TrainerState {
   step: number;
   wallSeconds: number;
   optimizer: { tensors: Map<string, Float32Array>; updates: number };
+  /** The gradient filter's state (train.grad_filter); absent: none, or the filter starts fresh. */
+  filter?: GradFilterState;
 }
 
 export interface TrainerHooks {
@@ -58,9 +82,14 @@ export class Trainer {
   step = 0;
   private wallOffset = 0;
   private readonly optimizer: Optimizer;
+  /** train.grad_filter (Grokfast); null when off. */
+  private readonly gradFilter: GradFilter | null;
   private readonly batches: MinibatchSchedule | null;
   private thresholdStreak = 0;
   private lastEvalStep = -1;
+  private readonly lossFunction: TrainingLoss;
+  /** nlm_cosine of the last step that will be evaluated, and that step. */
+  private nlm: { step: number; cosine: number | null } | null = null;
 
   constructor(
     readonly model: Model,
@@ -71,6 +100,8 @@ export class Trainer {
     seed: number,
   ) {
     this.optimizer = createOptimizer(spec, model.params);
+    this.gradFilter = createGradFilter(spec.grad_filter, model.params);
+    this.lossFunction = trainingLoss(spec);
     const full = spec.batch_size === 'full' || spec.batch_size >= train.count;
     this.batches = full ? null : new MinibatchSchedule(train, spec.batch_size as number, seed);
   }
@@ -80,9 +111,11 @@ export class Trainer {
     this.step = state.step;
     this.wallOffset = state.wallSeconds;
     if (withOptimizerState) this.optimizer.importState(state.optimizer);
+    this.gradFilter?.importState(state.filter ?? null);
     this.thresholdStreak = 0;
     for (const r of history) this.updateStreak(r);
     this.lastEvalStep = history.length > 0 ? history[history.length - 1].step : -1;
+    this.nlm = null;
   }
 
   /** Whether the stop rule already holds (e.g. restored from a run that stopped by it). */
@@ -91,7 +124,9 @@ export class Trainer {
   }
 
   state(wallSeconds: number): TrainerState {
-    return { step: this.step, wallSeconds, optimizer: this.optimizer.exportState() };
+    const state: TrainerState = { step: this.step, wallSeconds, optimizer: this.optimizer.exportState() };
+    if (this.gradFilter !== null) state.filter = this.gradFilter.exportState();
+    return state;
   }
 
   get wallSeconds(): number {
@@ -137,6 +172,13 @@ export class Trainer {
     const value = loss.item();
     if (!Number.isFinite(value)) throw new TrainingDiverged(this.step, value);
     loss.backward();
+    // Measured on the raw gradient, and only for a step that will be evaluated.
+    if (isEvalStep(this.evalSpec, this.step + 1)) {
+      this.nlm = { step: this.step + 1, cosine: negativeGradientCosine(this.model.params) };
+    }
+    // Order: backward → the raw-gradient measurement above → the gradient filter → the optimizer
+    // (which applies ⊥Grad, then its L2 term or weight decay).
+    this.gradFilter?.apply();
     this.step++;
     this.optimizer.step(learningRate(this.spec, this.step));
   }
@@ -152,7 +194,7 @@ export class Trainer {
       norms[name] = Math.sqrt(s);
       total += s;
     }
-    return {
+    const record: EvalRecord = {
       step: this.step,
       train_loss: trainScore.loss,
       train_acc: trainScore.acc,
@@ -163,6 +205,12 @@ export class Trainer {
       lr: learningRate(this.spec, Math.max(this.step, 1)),
       wall_s: this.wallSeconds,
     };
+    if (trainScore.zeroLossRows !== null)
+      record.softmax_collapse = trainScore.zeroLossRows / this.train.count;
+    if (this.nlm !== null && this.nlm.step === this.step && this.nlm.cosine !== null) {
+      record.nlm_cosine = this.nlm.cosine;
+    }
+    return record;
   }
 
   private evaluateAndReport(hooks: TrainerHooks): void {
@@ -182,22 +230,72 @@ export class Trainer {
   }
 
   private loss(logits: Tensor, labels: Int32Array): Tensor {
-    return this.spec.loss === 'mse' ? mseOneHot(logits, labels) : crossEntropy(logits, labels);
+    return this.lossFunction.op(logits, labels);
   }
 
-  /** Mean loss and accuracy over a whole example set, in chunks, without recording gradients. */
-  private score(examples: Examples): { loss: number; acc: number } {
-    if (examples.count === 0) return { loss: Number.NaN, acc: Number.NaN };
+  /**
+   * Mean loss and accuracy over a whole example set, in chunks, without recording gradients, and
+   * how many examples have a loss of exactly 0 (null for mse or an empty set).
+   */
+  private score(examples: Examples): { loss: number; acc: number; zeroLossRows: number | null } {
+    if (examples.count === 0) return { loss: Number.NaN, acc: Number.NaN, zeroLossRows: null };
     return noGrad(() => {
       let loss = 0;
       let correct = 0;
+      let zeroLossRows: number | null = 0;
       for (let start = 0; start < examples.count; start += EVAL_CHUNK) {
         const chunk = sliceExamples(examples, start, Math.min(start + EVAL_CHUNK, examples.count));
         const logits = this.model.forward(chunk.tokens, chunk.count);
-        loss += this.loss(logits, chunk.labels).item() * chunk.count;
+        const score = this.lossFunction.score(logits, chunk.labels);
+        loss += score.loss * chunk.count;
+        zeroLossRows =
+          zeroLossRows === null || score.zeroLossRows === null ? null : zeroLossRows + score.zeroLossRows;
         correct += accuracy(logits, chunk.labels) * chunk.count;
       }
-      return { loss: loss / examples.count, acc: correct / examples.count };
+      return { loss: loss / examples.count, acc: correct / examples.count, zeroLossRows };
     });
   }
+}
+
+/** The loss a train spec trains on: as an op (training) and as a score (evaluation). */
+interface TrainingLoss {
+  op(logits: Tensor, labels: Int32Array): Tensor;
+  /** The mean loss, as the op gives it, and the rows whose loss is exactly 0 (null: mse). */
+  score(logits: Tensor, labels: Int32Array): { loss: number; zeroLossRows: number | null };
+}
+
+function trainingLoss(spec: TrainSpec): TrainingLoss {
+  if (spec.loss === 'mse') {
+    return {
+      op: mseOneHot,
+      score: (logits, labels) => ({ loss: mseOneHot(logits, labels).item(), zeroLossRows: null }),
+    };
+  }
+  if (spec.loss === 'stablemax_cross_entropy')
+    return { op: stablemaxCrossEntropy, score: stablemaxCrossEntropyScore };
+  if (spec.loss_precision === 'float64') return { op: crossEntropyFloat64, score: crossEntropyFloat64Score };
+  return { op: crossEntropy, score: crossEntropyScore };
+}
+
+/**
+ * cos(−g, θ) over all parameters, g their gradient now (none: 0), sums in float64; null when g or
+ * θ is 0.
+ */
+function negativeGradientCosine(params: Map<string, Tensor>): number | null {
+  let gw = 0;
+  let gg = 0;
+  let ww = 0;
+  for (const p of params.values()) {
+    const w = p.data;
+    const g = p.grad;
+    for (let i = 0; i < w.length; i++) {
+      ww += w[i] * w[i];
+      if (g !== null) {
+        gw += g[i] * w[i];
+        gg += g[i] * g[i];
+      }
+    }
+  }
+  const norms = Math.sqrt(gg) * Math.sqrt(ww);
+  return norms > 0 ? -gw / norms : null;
 }
