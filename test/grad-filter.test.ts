@@ -303,12 +303,11 @@ function filterSeen(run: RunFolder, step: number): Record<string, number> | null
 
 describe('training with a filter (x+y mod 31, MLP)', () => {
   const N = 120;
-  const filters: GradFilterSpec[] = [
-    { kind: 'ema', alpha: 0.98, lamb: 2 },
-    { kind: 'ma', window: 20, lamb: 5 },
-  ];
+  const ema: GradFilterSpec = { kind: 'ema', alpha: 0.98, lamb: 2 };
+  const ma: GradFilterSpec = { kind: 'ma', window: 20, lamb: 5 };
 
-  for (const filter of filters) {
+  {
+    const filter = ema;
     it(`${filter.kind}: resumed from earlier checkpoints, equals the uninterrupted run bit for bit`, async () => {
       const runsDir = tmpRunsDir();
       const config = tinyGrokkingConfig({ train: { steps: N, grad_filter: filter } });
@@ -334,6 +333,37 @@ describe('training with a filter (x+y mod 31, MLP)', () => {
       assert.ok(seen.length > 0 && seen.every((n) => n === N), 'every parameter saw every gradient');
     });
   }
+
+  it('ma: only the newest checkpoint keeps the window; resumed from it (interrupted), equals the uninterrupted run', async () => {
+    const runsDir = tmpRunsDir();
+    const config = tinyGrokkingConfig({ train: { steps: N, grad_filter: ma } });
+    const whole = (await startRun(runsDir, config, { id: 'whole' })).run;
+    const steps = whole.listCheckpoints();
+    for (const step of steps) {
+      const saved = decodeCheckpoint(whole.readCheckpoint(step));
+      if (step === N) assert.equal(saved.filter?.tensors.size ? 'window' : 'none', 'window', `step ${step}`);
+      else if (step > 0) {
+        assert.equal(saved.filter, null, `step ${step}: the window was dropped`);
+        assert.equal(JSON.parse(saved.filterDropped ?? 'null').kind, 'ma', `step ${step}: and says so`);
+      }
+    }
+    // Stopped at step 50 (its own checkpoint, the newest, with the window) and resumed in place.
+    const stopped = await startRun(runsDir, config, { id: 'b', hooks: { onStep: (step) => step === 50 } });
+    assert.equal(stopped.reason, 'interrupted');
+    const notices: string[] = [];
+    const resumed = (await resumeRun(runsDir, 'b', { hooks: { onNotice: (line) => notices.push(line) } }))
+      .run;
+    assert.deepEqual(notices, []);
+    assert.deepEqual(records(resumed), records(whole));
+    // From an older checkpoint the window is refilled, and the notice says why.
+    await resumeRun(runsDir, 'whole', {
+      step: 64,
+      forkId: 'from64',
+      hooks: { onNotice: (line) => notices.push(line) },
+    });
+    assert.equal(notices.length, 1);
+    assert.match(notices[0], /starts fresh at step 64 .*newest checkpoint only/);
+  });
 
   it('switches on at resume (starting fresh, said once, recorded), and off again', async () => {
     const runsDir = tmpRunsDir();

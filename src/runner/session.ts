@@ -2,7 +2,13 @@ import { applyOverrides, type Override } from '../config/overrides.ts';
 import { parseRunConfig, type RunConfig } from '../config/schema.ts';
 import { getKernels } from '../engine/kernels-default.ts';
 import { buildExperiment, type Experiment } from '../experiment/build.ts';
-import { decodeCheckpoint, encodeCheckpoint, loadParams } from '../runs/checkpoint.ts';
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  holdsFilterWindow,
+  loadParams,
+  withoutFilterWindow,
+} from '../runs/checkpoint.ts';
 import {
   createRunFolder,
   isInterrupted,
@@ -196,7 +202,12 @@ export async function resumeRun(
 
   const trainer = experiment.createTrainer(model);
   const sameOptimizer = checkpoint.optimizerKind === config.train.optimizer;
-  const filter = resumedFilterState(config.train.grad_filter, checkpoint.filter, step);
+  const filter = resumedFilterState(
+    config.train.grad_filter,
+    checkpoint.filter,
+    checkpoint.filterDropped,
+    step,
+  );
   if (filter.notice !== null) notify(options.hooks ?? {}, filter.notice);
   trainer.restore(
     {
@@ -220,6 +231,7 @@ export async function resumeRun(
 function resumedFilterState(
   wanted: GradFilterSpec | null | undefined,
   saved: GradFilterState | null,
+  dropped: string | null,
   step: number,
 ): { state: GradFilterState | null; notice: string | null } {
   if (wanted === null || wanted === undefined) {
@@ -230,11 +242,22 @@ function resumedFilterState(
     return { state: null, notice };
   }
   if (saved !== null && stateFitsFilter(wanted, saved.spec)) return { state: saved, notice: null };
-  const had = saved === null ? 'no filter state' : `the state of ${describeGradFilter(saved.spec)}`;
+  const had =
+    saved !== null
+      ? `the state of ${describeGradFilter(saved.spec)}`
+      : dropped !== null
+        ? "no filter state: an MA filter's window is kept in a run's newest checkpoint only"
+        : 'no filter state';
   return {
     state: null,
     notice: `grad filter: ${describeGradFilter(wanted)} starts fresh at step ${step} (the checkpoint holds ${had})`,
   };
+}
+
+/** Rewrites the checkpoint at `step` without its MA filter window, if it holds one. */
+function dropFilterWindow(run: RunFolder, step: number): void {
+  const bytes = run.readCheckpoint(step);
+  if (holdsFilterWindow(bytes)) run.writeCheckpoint(step, withoutFilterWindow(bytes));
 }
 
 function notify(hooks: RunHooks, line: string): void {
@@ -251,11 +274,18 @@ async function execute(
   const log = run.openMetricsLog();
   const latest: { record: EvalRecord | null } = { record: null };
   let lastCheckpoint = -1;
+  // Checkpoints that may hold an MA filter window: the one this session resumed from, then the newest.
+  let windowHolder = trainer.step > 0 ? trainer.step : -1;
   const checkpoint = (step: number) => {
     run.writeCheckpoint(
       step,
       encodeCheckpoint(trainer.model, trainer.state(trainer.wallSeconds), config.train.optimizer),
     );
+    // An MA window is 100× the parameters for Grokfast-MA: only the newest checkpoint keeps it.
+    if (config.train.grad_filter?.kind === 'ma') {
+      if (windowHolder >= 0 && windowHolder < step) dropFilterWindow(run, windowHolder);
+      windowHolder = step;
+    }
     lastCheckpoint = step;
   };
   run.writeStatus({ state: 'running', step: trainer.step, message: undefined, kernels: getKernels().name });

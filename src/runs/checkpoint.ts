@@ -11,7 +11,9 @@ import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safet
  * gradient filter (train.grad_filter), `filter.<key>` holds its tensors (GradFilterState: e.g.
  * `filter.<name>.ema`, `filter.<name>.window.<i>`, `filter.<name>.sum`) and the metadata its spec
  * (`grad_filter`, JSON) and the gradients it has seen per parameter (`grad_filter_seen`, JSON); a
- * checkpoint without them has no filter state.
+ * checkpoint without them has no filter state. An MA filter's window (`window` gradients, 100× the
+ * parameters for Grokfast-MA) is kept in a run's newest checkpoint only (withoutFilterWindow): older
+ * ones say so in `grad_filter_dropped`, and a resume from them refills the window.
  */
 export function encodeCheckpoint(model: Model, state: TrainerState, optimizerKind: string): Uint8Array {
   const tensors: Record<string, StoredTensor> = {};
@@ -39,6 +41,8 @@ export interface DecodedCheckpoint {
   optimizer: TrainerState['optimizer'];
   /** The gradient filter's state; null when the checkpoint has none (filter off, or written before filters). */
   filter: GradFilterState | null;
+  /** The filter (its spec, JSON) whose state was left out of this checkpoint (withoutFilterWindow), if any. */
+  filterDropped: string | null;
   params: Map<string, StoredTensor>;
 }
 
@@ -66,8 +70,29 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
     optimizerKind: metadata.optimizer,
     optimizer: { tensors: optimizerTensors, updates: Number(metadata.optimizer_updates) },
     filter: decodeFilterState(metadata, filterTensors),
+    filterDropped: metadata.grad_filter_dropped ?? null,
     params,
   };
+}
+
+/** Whether a checkpoint holds a moving-average filter's window (large: see withoutFilterWindow). */
+export function holdsFilterWindow(bytes: Uint8Array): boolean {
+  const { metadata } = decodeSafetensors(bytes);
+  return metadata.grad_filter !== undefined && metadata.grad_filter.includes('"ma"');
+}
+
+/**
+ * The checkpoint without its gradient filter state, marked as such: what an older checkpoint keeps
+ * once a newer one holds an MA window (parameters and optimizer moments are untouched).
+ */
+export function withoutFilterWindow(bytes: Uint8Array): Uint8Array {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  const kept = Object.fromEntries(Object.entries(tensors).filter(([key]) => !key.startsWith('filter.')));
+  const { grad_filter: spec, grad_filter_seen: _seen, ...rest } = metadata;
+  return encodeSafetensors(kept, {
+    ...rest,
+    grad_filter_dropped: spec ?? '',
+  });
 }
 
 function decodeFilterState(
