@@ -290,7 +290,8 @@ describe('resume', () => {
       assertSameTensors(a, b, 100, 'param.');
       assertSameTensors(a, b, 100, 'optim.');
       assertSameTensors(a, b, 100, 'filter.');
-      assertSameTensors(a, b, 64, 'filter.');
+      // An MA window is kept only at the newest resume point; an EMA state in every checkpoint.
+      if (grad_filter.kind === 'ema') assertSameTensors(a, b, 64, 'filter.');
     }
   });
 

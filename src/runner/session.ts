@@ -246,7 +246,7 @@ function resumedFilterState(
     saved !== null
       ? `the state of ${describeGradFilter(saved.spec)}`
       : dropped !== null
-        ? "no filter state: an MA filter's window is kept in a run's newest checkpoint only"
+        ? "no filter state: an MA filter's window is kept only in a run's newest resume point, a multiple of checkpoint_every or a session's last checkpoint"
         : 'no filter state';
   return {
     state: null,
@@ -254,10 +254,17 @@ function resumedFilterState(
   };
 }
 
-/** Rewrites the checkpoint at `step` without its MA filter window, if it holds one. */
-function dropFilterWindow(run: RunFolder, step: number): void {
-  const bytes = run.readCheckpoint(step);
-  if (holdsFilterWindow(bytes)) run.writeCheckpoint(step, withoutFilterWindow(bytes));
+/**
+ * Rewrites an older resume point without its MA filter window: from the bytes kept when it was
+ * written, or, for the checkpoint a session resumed from, by reading it back.
+ */
+function dropFilterWindow(run: RunFolder, holder: { step: number; without: Uint8Array | null }): void {
+  if (holder.without !== null) {
+    run.writeCheckpoint(holder.step, holder.without);
+    return;
+  }
+  const bytes = run.readCheckpoint(holder.step);
+  if (holdsFilterWindow(bytes)) run.writeCheckpoint(holder.step, withoutFilterWindow(bytes));
 }
 
 function notify(hooks: RunHooks, line: string): void {
@@ -274,17 +281,29 @@ async function execute(
   const log = run.openMetricsLog();
   const latest: { record: EvalRecord | null } = { record: null };
   let lastCheckpoint = -1;
-  // Checkpoints that may hold an MA filter window: the one this session resumed from, then the newest.
-  let windowHolder = trainer.step > 0 ? trainer.step : -1;
-  const checkpoint = (step: number) => {
-    run.writeCheckpoint(
-      step,
-      encodeCheckpoint(trainer.model, trainer.state(trainer.wallSeconds), config.train.optimizer),
-    );
-    // An MA window is 100× the parameters for Grokfast-MA: only the newest checkpoint keeps it.
-    if (config.train.grad_filter?.kind === 'ma') {
-      if (windowHolder >= 0 && windowHolder < step) dropFilterWindow(run, windowHolder);
-      windowHolder = step;
+  const filter = trainer.gradFilterSpec;
+  // An MA filter's window is 100× the parameters for Grokfast-MA (177 MB for grokfast-97): it is
+  // written only at resume points (multiples of checkpoint_every and a session's last checkpoint),
+  // and kept only in the newest of them, whose bytes without it are held here for when it is not.
+  const maWindow = filter?.kind === 'ma' ? filter : null;
+  let windowHolder: { step: number; without: Uint8Array | null } | null =
+    maWindow !== null && trainer.step > 0 ? { step: trainer.step, without: null } : null;
+  const checkpoint = (step: number, last: boolean) => {
+    const encode = (withFilter: boolean) =>
+      encodeCheckpoint(
+        trainer.model,
+        trainer.state(trainer.wallSeconds, withFilter),
+        config.train.optimizer,
+        maWindow ?? undefined,
+      );
+    if (maWindow === null) {
+      run.writeCheckpoint(step, encode(true));
+    } else if (!last && step % config.eval.checkpoint_every !== 0) {
+      run.writeCheckpoint(step, encode(false));
+    } else {
+      run.writeCheckpoint(step, encode(true));
+      if (windowHolder !== null && windowHolder.step !== step) dropFilterWindow(run, windowHolder);
+      windowHolder = { step, without: encode(false) };
     }
     lastCheckpoint = step;
   };
@@ -308,7 +327,9 @@ async function execute(
       onStep: (step) => hooks.onStep?.(step),
     });
     if (reason === 'interrupted') {
-      if (lastCheckpoint !== trainer.step) checkpoint(trainer.step);
+      // Also when the step's scheduled checkpoint left out an MA window: the resume point needs it.
+      const windowMissing = maWindow !== null && windowHolder?.step !== trainer.step;
+      if (lastCheckpoint !== trainer.step || windowMissing) checkpoint(trainer.step, true);
       run.writeStatus({
         state: 'stopped',
         step: trainer.step,

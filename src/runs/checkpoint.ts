@@ -1,6 +1,6 @@
 import type { Model } from '../models/model.ts';
 import type { GradFilterState } from '../train/grad-filter.ts';
-import { gradFilterSpec } from '../train/spec.ts';
+import { type GradFilterSpec, gradFilterSpec } from '../train/spec.ts';
 import type { TrainerState } from '../train/trainer.ts';
 import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safetensors.ts';
 
@@ -12,10 +12,16 @@ import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safet
  * `filter.<name>.ema`, `filter.<name>.window.<i>`, `filter.<name>.sum`) and the metadata its spec
  * (`grad_filter`, JSON) and the gradients it has seen per parameter (`grad_filter_seen`, JSON); a
  * checkpoint without them has no filter state. An MA filter's window (`window` gradients, 100× the
- * parameters for Grokfast-MA) is kept in a run's newest checkpoint only (withoutFilterWindow): older
- * ones say so in `grad_filter_dropped`, and a resume from them refills the window.
+ * parameters for Grokfast-MA) is kept only in a run's newest resume point (see runner/session.ts):
+ * other checkpoints name the filter in `grad_filter_dropped`, and a resume from them refills it.
  */
-export function encodeCheckpoint(model: Model, state: TrainerState, optimizerKind: string): Uint8Array {
+export function encodeCheckpoint(
+  model: Model,
+  state: TrainerState,
+  optimizerKind: string,
+  /** A filter whose state is left out on purpose (an MA window kept elsewhere): recorded as such. */
+  droppedFilter?: GradFilterSpec,
+): Uint8Array {
   const tensors: Record<string, StoredTensor> = {};
   for (const [name, p] of model.params) tensors[`param.${name}`] = { shape: [...p.shape], data: p.data };
   for (const [key, data] of state.optimizer.tensors) tensors[`optim.${key}`] = { shape: [data.length], data };
@@ -30,6 +36,9 @@ export function encodeCheckpoint(model: Model, state: TrainerState, optimizerKin
     for (const [key, data] of state.filter.tensors) tensors[`filter.${key}`] = { shape: [data.length], data };
     metadata.grad_filter = JSON.stringify(state.filter.spec);
     metadata.grad_filter_seen = JSON.stringify(state.filter.seen);
+  }
+  if (state.filter === undefined && droppedFilter !== undefined) {
+    metadata.grad_filter_dropped = JSON.stringify(droppedFilter);
   }
   return encodeSafetensors(tensors, metadata);
 }
@@ -78,7 +87,7 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
 /** Whether a checkpoint holds a moving-average filter's window (large: see withoutFilterWindow). */
 export function holdsFilterWindow(bytes: Uint8Array): boolean {
   const { metadata } = decodeSafetensors(bytes);
-  return metadata.grad_filter !== undefined && metadata.grad_filter.includes('"ma"');
+  return metadata.grad_filter?.includes('"ma"') === true;
 }
 
 /**

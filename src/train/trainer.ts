@@ -14,7 +14,7 @@ import { type Examples, MinibatchSchedule, sliceExamples } from './data.ts';
 import { createGradFilter, type GradFilter, type GradFilterState } from './grad-filter.ts';
 import { createOptimizer, type Optimizer } from './optimizers.ts';
 import { isCheckpointStep, isEvalStep, learningRate } from './schedule.ts';
-import type { EvalSpec, TrainSpec } from './spec.ts';
+import type { EvalSpec, GradFilterSpec, TrainSpec } from './spec.ts';
 
 /** One line of metrics.jsonl. */
 export interface EvalRecord {
@@ -54,7 +54,8 @@ export interface TrainerState {
 
 export interface TrainerHooks {
   onEval?(record: EvalRecord): void;
-  onCheckpoint?(step: number): void;
+  /** `last`: the session's final checkpoint (budget or stop rule), as opposed to a scheduled one. */
+  onCheckpoint?(step: number, last: boolean): void;
   /** Called after every step; return true to stop (e.g. on SIGINT). */
   onStep?(step: number): boolean | undefined;
 }
@@ -123,10 +124,16 @@ export class Trainer {
     return this.spec.stop_test_acc !== null && this.thresholdStreak >= this.spec.stop_patience;
   }
 
-  state(wallSeconds: number): TrainerState {
+  /** The state to checkpoint; `withFilter` false leaves the gradient filter's out (it can be large). */
+  state(wallSeconds: number, withFilter = true): TrainerState {
     const state: TrainerState = { step: this.step, wallSeconds, optimizer: this.optimizer.exportState() };
-    if (this.gradFilter !== null) state.filter = this.gradFilter.exportState();
+    if (this.gradFilter !== null && withFilter) state.filter = this.gradFilter.exportState();
     return state;
+  }
+
+  /** The gradient filter in use, if any. */
+  get gradFilterSpec(): GradFilterSpec | null {
+    return this.gradFilter?.spec ?? null;
   }
 
   get wallSeconds(): number {
@@ -141,7 +148,7 @@ export class Trainer {
   async run(hooks: TrainerHooks = {}): Promise<StopReason> {
     this.sessionStart = performance.now();
     if (this.step === 0 && this.lastEvalStep < 0) this.evaluateAndReport(hooks);
-    if (this.step === 0) hooks.onCheckpoint?.(0);
+    if (this.step === 0) hooks.onCheckpoint?.(0, false);
     let lastYield = performance.now();
     while (this.step < this.spec.steps) {
       this.trainStep();
@@ -150,7 +157,7 @@ export class Trainer {
       // Judged at evaluations only, so a resumed run that had already met the rule trains on to its next one.
       const done = evaluated && this.stopRuleMet;
       if (isCheckpointStep(this.evalSpec, this.step) || done || this.step === this.spec.steps) {
-        hooks.onCheckpoint?.(this.step);
+        hooks.onCheckpoint?.(this.step, done || this.step === this.spec.steps);
       }
       if (done) return 'threshold';
       if (hooks.onStep?.(this.step)) return 'interrupted';
