@@ -66,8 +66,7 @@ export function modelGradientOracle(model: Model, examples: Examples, loss: Loss
       writeParams(model, theta);
       for (const p of model.params.values()) p.grad = null;
       const logits = model.forward(examples.tokens, examples.count);
-      const value =
-        lossOf(logits, examples.labels, loss);
+      const value = lossOf(logits, examples.labels, loss);
       value.backward();
       const grad = new Float64Array(theta.length);
       let o = 0;

@@ -33,6 +33,37 @@ const nandaTransformer = {
   init: 'nanda',
 } as const;
 
+/**
+ * Prieto et al. 2025 ("Grokking at the Edge of Numerical Stability"), their Figure 1 setting: x+y mod 113,
+ * 40% of pairs, inputs the concatenated one-hot x and y, an MLP with two hidden layers of 200 ReLU units and
+ * no biases, full-batch AdamW lr 0.01, β₂ 0.99, ε 1e-25, no weight decay. Each lever preset changes one thing.
+ */
+const prietoMlp113 = {
+  seed: 0,
+  task: { kind: 'modular', op: 'add', p: 113, train_fraction: 0.4, sequence: 'x_y' },
+  model: {
+    kind: 'mlp',
+    input: 'onehot',
+    width: 200,
+    depth: 2,
+    activation: 'relu',
+    init_scale: 1,
+    bias: false,
+  },
+  train: {
+    ...adamw,
+    lr: 0.01,
+    weight_decay: 0,
+    beta2: 0.99,
+    eps: 1e-25,
+    warmup_steps: 0,
+    steps: 10000,
+    stop_test_acc: 0.99,
+    stop_patience: 3,
+  },
+  eval: { every: 50, log_points_per_decade: 10, checkpoint_every: 2000 },
+} as const;
+
 /** Built-in configurations. Each is a complete config; `--set key=value` changes single fields. */
 export const PRESETS: Record<string, Preset> = {
   demo: {
@@ -116,5 +147,65 @@ export const PRESETS: Record<string, Preset> = {
       train: { ...adamw, steps: 30000 },
       eval: { every: 100, log_points_per_decade: 10, checkpoint_every: 1000 },
     },
+  },
+  'grokfast-97': {
+    description:
+      'Lee et al. 2024 (Grokfast-MA): x·y mod 97 (y ≠ 0) as [x, ∘, y, =], 50% of pairs, 2-layer causal transformer d=128 (GELU, pre-LN), Adam lr 1e-3 + L2 0.01, batch 512, gradient filter MA(100, λ 5)',
+    config: {
+      seed: 0,
+      task: {
+        kind: 'modular',
+        op: 'mul',
+        p: 97,
+        train_fraction: 0.5,
+        sequence: 'x_op_y_eq',
+        nonzero_y: true,
+      },
+      model: {
+        kind: 'transformer',
+        layers: 2,
+        d_model: 128,
+        heads: 4,
+        d_mlp: 512,
+        activation: 'gelu',
+        layernorm: 'pre_replace',
+        init_scale: 1,
+      },
+      train: {
+        ...adamw,
+        optimizer: 'adam',
+        weight_decay: 0.01,
+        batch_size: 512,
+        steps: 3000,
+        stop_test_acc: 0.95,
+        stop_patience: 3,
+        grad_filter: { kind: 'ma', window: 100, lamb: 5 },
+      },
+      // One evaluation per epoch (⌈4656 / 512⌉ = 10 steps), as in the paper's code.
+      eval: { every: 10, log_points_per_decade: 0, checkpoint_every: 1000 },
+    },
+  },
+  'stability-softmax-113': {
+    description:
+      'Prieto et al. 2025: x+y mod 113, MLP 200×2 without biases, AdamW lr 0.01, no weight decay, float32 softmax: memorizes, then softmax collapse stalls it',
+    config: prietoMlp113,
+  },
+  'stability-float64-113': {
+    description:
+      'As stability-softmax-113 with the softmax of the loss in float64 (Prieto et al.): softmax collapse comes later',
+    config: { ...prietoMlp113, train: { ...prietoMlp113.train, loss_precision: 'float64' } },
+  },
+  'stability-stablemax-113': {
+    description:
+      'As stability-softmax-113 with StableMax cross-entropy (β₂ 0.999, Prieto et al.): groks without weight decay',
+    config: {
+      ...prietoMlp113,
+      train: { ...prietoMlp113.train, loss: 'stablemax_cross_entropy', beta2: 0.999 },
+    },
+  },
+  'stability-orthograd-113': {
+    description:
+      "As stability-softmax-113 with ⊥AdamW (the gradient's component along the weights removed, Prieto et al.): groks without weight decay",
+    config: { ...prietoMlp113, train: { ...prietoMlp113.train, orthogonal_grad: true } },
   },
 };

@@ -71,6 +71,8 @@ export const SWEEP_PRESETS: Record<string, SweepPreset> = {
           steps: 60000,
           'train.stop_test_acc': 0.95,
           'train.stop_patience': 3,
+          // Every 100 steps, not every epoch: 4,000 full evaluations would add half again to its time.
+          'eval.every': 100,
         },
         'grokfast-ma': { 'train.grad_filter': { kind: 'ma', window: 100, lamb: 5 }, wd: 0.01 },
         'grokfast-ema': { 'train.grad_filter': { kind: 'ema', alpha: 0.98, lamb: 2 }, wd: 0.005 },
