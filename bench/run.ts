@@ -1,7 +1,8 @@
 // Training-step benchmark: median ms per training step for the built-in presets, the matrix-product
 // GFLOP/s that achieves, peak memory, and, when Debian's python3-torch is present, two PyTorch peers
 // on nanda-113: ../shared/peers/torch_grok.py (every position computed) and peers/torch_last_position.py
-// (only what the loss reads). groklab and the peers are measured in alternating rounds so that all
+// (only what the loss reads), and one on grokfast-97: peers/torch_grokfast.py (Lee et al.'s code's
+// model and Grokfast-MA filter). groklab and the peers are measured in alternating rounds so that all
 // see the same machine load; the ratios of their medians are the figures to compare.
 // The load average before and after is printed: on a shared machine it says how much to trust them.
 // First, command start-up: `groklab --help` and `groklab presets` (bench/cli-startup.ts).
@@ -27,7 +28,7 @@ const option = (name: string, fallback: string) => {
 };
 const steps = Number(option('steps', '20'));
 const rounds = Number(option('rounds', '3'));
-const presets = option('presets', 'nanda-113,power-97,mlp-97,demo').split(',');
+const presets = option('presets', 'nanda-113,power-97,mlp-97,demo,grokfast-97').split(',');
 const withPeer = !args.includes('--no-peer');
 const withCli = !args.includes('--no-cli');
 
@@ -81,6 +82,20 @@ function peerNanda(peer: (typeof PEERS)[number]): number {
   return (JSON.parse(line) as { median_ms_per_step: number }).median_ms_per_step;
 }
 
+const GROKFAST_PEER = path.resolve(import.meta.dirname, 'peers/torch_grokfast.py');
+
+/** The PyTorch peer's median ms/step for grokfast-97 (its Grokfast-MA filter on, as in the preset). */
+function peerGrokfast(): number {
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [GROKFAST_PEER, '--filter', 'ma', '--threads', '1', '--bench', String(steps)],
+    { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' } },
+  );
+  if (r.status !== 0) throw new Error(`PyTorch peer (grokfast) failed: ${r.stderr}`);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  return (JSON.parse(line) as { ms_per_step: number }).ms_per_step;
+}
+
 const loadAverage = () =>
   os
     .loadavg()
@@ -101,6 +116,7 @@ const trainers = new Map(presets.map((name) => [name, trainerFor(name)]));
 const ours = new Map<string, number[]>(presets.map((name) => [name, []]));
 const flops = new Map<string, number>();
 const peerTimes = PEERS.map((): number[] => []);
+const grokfastPeerTimes: number[] = [];
 for (let round = 0; round < rounds; round++) {
   for (const name of presets) {
     const { ms, gflopPerStep } = benchPreset(trainers.get(name) as Trainer);
@@ -108,7 +124,10 @@ for (let round = 0; round < rounds; round++) {
     flops.set(name, gflopPerStep);
   }
   if (peerAvailable) {
-    for (const [i, peer] of PEERS.entries()) peerTimes[i].push(peerNanda(peer));
+    if (presets.includes('nanda-113')) {
+      for (const [i, peer] of PEERS.entries()) peerTimes[i].push(peerNanda(peer));
+    }
+    if (presets.includes('grokfast-97')) grokfastPeerTimes.push(peerGrokfast());
   }
 }
 
@@ -142,5 +161,15 @@ else if (nanda.length > 0) {
         `per round ${perRound.map((x) => x.toFixed(2)).join(', ')} (median ${median(perRound).toFixed(2)})`,
     );
   });
+}
+const grokfast = ours.get('grokfast-97') ?? [];
+if (peerAvailable && grokfast.length > 0) {
+  const perRound = grokfast.map((x, round) => x / grokfastPeerTimes[round]);
+  console.log(
+    `groklab grokfast-97 rounds: ${rounded(grokfast)}; PyTorch peer (grokfast) ` +
+      `${median(grokfastPeerTimes).toFixed(1)} ms/step (rounds: ${rounded(grokfastPeerTimes)}); ` +
+      `ratio groklab / peer ${(median(grokfast) / median(grokfastPeerTimes)).toFixed(2)}, ` +
+      `per round ${perRound.map((x) => x.toFixed(2)).join(', ')}`,
+  );
 }
 console.log(`load average after: ${loadAverage()}`);

@@ -150,7 +150,7 @@ export const PRESETS: Record<string, Preset> = {
   },
   'grokfast-97': {
     description:
-      'Lee et al. 2024 (Grokfast-MA): x·y mod 97 (y ≠ 0) as [x, ∘, y, =], 50% of pairs, 2-layer causal transformer d=128 (GELU, pre-LN), Adam lr 1e-3 + L2 0.01, batch 512, gradient filter MA(100, λ 5)',
+      'Lee et al. 2024 (Grokfast-MA): x·y mod 97 (y ≠ 0) as [x, ∘, y, =], 50% of pairs, 2-layer causal transformer d=128 (GELU, pre-LN), Adam lr 1e-3 + L2 0.01, batch 512, gradient filter MA(100, λ 5): test accuracy ≥ 95% near step 1,000, about 1.5 minutes on 2 cores',
     config: {
       seed: 0,
       task: {
@@ -181,8 +181,9 @@ export const PRESETS: Record<string, Preset> = {
         stop_patience: 3,
         grad_filter: { kind: 'ma', window: 100, lamb: 5 },
       },
-      // One evaluation per epoch (⌈4656 / 512⌉ = 10 steps), as in the paper's code.
-      eval: { every: 10, log_points_per_decade: 0, checkpoint_every: 1000 },
+      // One evaluation per epoch (⌈4656 / 512⌉ = 10 steps), train metrics from the epoch's batches
+      // as trained, as in the paper's code.
+      eval: { every: 10, log_points_per_decade: 0, checkpoint_every: 2000, train_metrics: 'batches' },
     },
   },
   'stability-softmax-113': {

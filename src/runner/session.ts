@@ -216,6 +216,7 @@ export async function resumeRun(
       // A different optimizer starts with fresh moments; the same one continues exactly.
       optimizer: sameOptimizer ? checkpoint.optimizer : { tensors: new Map(), updates: 0 },
       ...(filter.state !== null ? { filter: filter.state } : {}),
+      ...(checkpoint.trainBatches !== null ? { trainBatches: checkpoint.trainBatches } : {}),
     },
     history,
     sameOptimizer,

@@ -1,13 +1,14 @@
 import type { Model } from '../models/model.ts';
 import type { GradFilterState } from '../train/grad-filter.ts';
 import { type GradFilterSpec, gradFilterSpec } from '../train/spec.ts';
-import type { TrainerState } from '../train/trainer.ts';
+import type { BatchTally, TrainerState } from '../train/trainer.ts';
 import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safetensors.ts';
 
 /**
  * Checkpoint layout (safetensors): `param.<name>` for every model parameter (float32, the model's
  * own shapes, loadable by any safetensors reader), `optim.<name>.<slot>` for optimizer moments;
- * metadata holds the step, optimizer kind and update count, and training seconds so far. With a
+ * metadata holds the step, optimizer kind and update count, and training seconds so far (and, with
+ * eval.train_metrics batches, `train_batches`: the batches tallied since the last evaluation). With a
  * gradient filter (train.grad_filter), `filter.<key>` holds its tensors (GradFilterState: e.g.
  * `filter.<name>.ema`, `filter.<name>.window.<i>`, `filter.<name>.sum`) and the metadata its spec
  * (`grad_filter`, JSON) and the gradients it has seen per parameter (`grad_filter_seen`, JSON); a
@@ -37,6 +38,7 @@ export function encodeCheckpoint(
     metadata.grad_filter = JSON.stringify(state.filter.spec);
     metadata.grad_filter_seen = JSON.stringify(state.filter.seen);
   }
+  if (state.trainBatches !== undefined) metadata.train_batches = JSON.stringify(state.trainBatches);
   if (state.filter === undefined && droppedFilter !== undefined) {
     metadata.grad_filter_dropped = JSON.stringify(droppedFilter);
   }
@@ -50,6 +52,8 @@ export interface DecodedCheckpoint {
   optimizer: TrainerState['optimizer'];
   /** The gradient filter's state; null when the checkpoint has none (filter off, or written before filters). */
   filter: GradFilterState | null;
+  /** eval.train_metrics batches: the tally of training batches since the last evaluation. */
+  trainBatches: BatchTally | null;
   /** The filter (its spec, JSON) whose state was left out of this checkpoint (withoutFilterWindow), if any. */
   filterDropped: string | null;
   params: Map<string, StoredTensor>;
@@ -80,6 +84,7 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
     optimizer: { tensors: optimizerTensors, updates: Number(metadata.optimizer_updates) },
     filter: decodeFilterState(metadata, filterTensors),
     filterDropped: metadata.grad_filter_dropped ?? null,
+    trainBatches: decodeTally(metadata.train_batches),
     params,
   };
 }
@@ -121,6 +126,22 @@ function decodeFilterState(
     );
   }
   return { spec: spec.data, seen: counts as Record<string, number>, tensors };
+}
+
+function decodeTally(text: string | undefined): BatchTally | null {
+  if (text === undefined) return null;
+  const t = parseJson(text) as Partial<BatchTally> | undefined;
+  const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  if (
+    !t ||
+    !finite(t.loss) ||
+    !finite(t.correct) ||
+    !finite(t.count) ||
+    !(t.zeroLoss === null || finite(t.zeroLoss))
+  ) {
+    throw new Error('checkpoint metadata train_batches is not a valid tally of training batches');
+  }
+  return t as BatchTally;
 }
 
 function parseJson(text: string): unknown {

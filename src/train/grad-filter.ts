@@ -142,17 +142,20 @@ class MaGradFilter implements GradFilter {
       const slot = w.slotFor(w.seen);
       const sum = w.sum;
       const evicted = w.slots[slot];
-      if (evicted === null) {
-        w.slots[slot] = new Float32Array(g);
-        for (let i = 0; i < g.length; i++) sum[i] += g[i];
-      } else {
-        // The oldest gradient's copy is overwritten by the newest one.
-        for (let i = 0; i < g.length; i++) {
-          sum[i] += g[i] - evicted[i];
-          evicted[i] = g[i];
-        }
-      }
       w.seen++;
+      if (evicted !== null) {
+        // The window is full: one pass updates the sum, overwrites the oldest copy with the
+        // newest gradient, and filters the gradient (the same arithmetic as the passes below).
+        for (let i = 0; i < g.length; i++) {
+          const s = sum[i] + (g[i] - evicted[i]);
+          sum[i] = s;
+          evicted[i] = g[i];
+          g[i] += lamb * (s / size);
+        }
+        continue;
+      }
+      w.slots[slot] = new Float32Array(g);
+      for (let i = 0; i < g.length; i++) sum[i] += g[i];
       if (w.seen >= size) {
         for (let i = 0; i < g.length; i++) g[i] += lamb * (sum[i] / size);
       }

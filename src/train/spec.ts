@@ -114,6 +114,15 @@ export const evalSpec = strictObject({
   log_points_per_decade: z.number().int('log_points_per_decade must be an integer').min(0).max(100),
   /** Checkpoint every this many steps, plus at powers of two before it and at the end. */
   checkpoint_every: positiveInt('checkpoint_every'),
+  /**
+   * Where train_loss, train_acc and softmax_collapse come from. full (the default when absent): the
+   * whole training set, scored at the evaluation. batches: the training batches of the steps since
+   * the previous evaluation, each scored as it was trained (before its update), as Grokfast's and
+   * many training loops' logs do; it saves a pass over the training set at every evaluation.
+   */
+  train_metrics: z
+    .enum(['full', 'batches'], { error: 'train_metrics must be one of full, batches' })
+    .optional(),
 });
 
 export type TrainSpec = z.infer<typeof trainSpec>;

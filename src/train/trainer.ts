@@ -44,12 +44,25 @@ export interface EvalRecord {
   nlm_cosine?: number;
 }
 
+/** Sums over the training batches since the last evaluation (eval.train_metrics: batches). */
+export interface BatchTally {
+  loss: number;
+  correct: number;
+  /** Examples whose loss was exactly 0; null for mse. */
+  zeroLoss: number | null;
+  count: number;
+}
+
+const emptyTally = (): BatchTally => ({ loss: 0, correct: 0, zeroLoss: 0, count: 0 });
+
 export interface TrainerState {
   step: number;
   wallSeconds: number;
   optimizer: { tensors: Map<string, Float32Array>; updates: number };
   /** The gradient filter's state (train.grad_filter); absent: none, or the filter starts fresh. */
   filter?: GradFilterState;
+  /** eval.train_metrics batches: the tally since the last evaluation, so a resume continues it. */
+  trainBatches?: BatchTally;
 }
 
 export interface TrainerHooks {
@@ -83,6 +96,7 @@ export class Trainer {
   step = 0;
   private wallOffset = 0;
   private readonly optimizer: Optimizer;
+  private tally: BatchTally = emptyTally();
   /** train.grad_filter (Grokfast); null when off. */
   private readonly gradFilter: GradFilter | null;
   private readonly batches: MinibatchSchedule | null;
@@ -113,6 +127,7 @@ export class Trainer {
     this.wallOffset = state.wallSeconds;
     if (withOptimizerState) this.optimizer.importState(state.optimizer);
     this.gradFilter?.importState(state.filter ?? null);
+    this.tally = state.trainBatches ? { ...state.trainBatches } : emptyTally();
     this.thresholdStreak = 0;
     for (const r of history) this.updateStreak(r);
     this.lastEvalStep = history.length > 0 ? history[history.length - 1].step : -1;
@@ -128,6 +143,7 @@ export class Trainer {
   state(wallSeconds: number, withFilter = true): TrainerState {
     const state: TrainerState = { step: this.step, wallSeconds, optimizer: this.optimizer.exportState() };
     if (this.gradFilter !== null && withFilter) state.filter = this.gradFilter.exportState();
+    if (this.evalSpec.train_metrics === 'batches') state.trainBatches = { ...this.tally };
     return state;
   }
 
@@ -178,6 +194,7 @@ export class Trainer {
     const loss = this.loss(logits, batch.labels);
     const value = loss.item();
     if (!Number.isFinite(value)) throw new TrainingDiverged(this.step, value);
+    if (this.evalSpec.train_metrics === 'batches') this.tallyBatch(logits, batch, value);
     loss.backward();
     // Measured on the raw gradient, and only for a step that will be evaluated.
     if (isEvalStep(this.evalSpec, this.step + 1)) {
@@ -190,8 +207,31 @@ export class Trainer {
     this.optimizer.step(learningRate(this.spec, this.step));
   }
 
+  /** Adds a training batch, scored before its update, to the tally the next evaluation reports. */
+  private tallyBatch(logits: Tensor, batch: Examples, meanLoss: number): void {
+    const zeroLoss = noGrad(() => this.lossFunction.score(logits, batch.labels).zeroLossRows);
+    const t = this.tally;
+    t.loss += meanLoss * batch.count;
+    t.correct += accuracy(logits, batch.labels) * batch.count;
+    t.zeroLoss = t.zeroLoss === null || zeroLoss === null ? null : t.zeroLoss + zeroLoss;
+    t.count += batch.count;
+  }
+
+  /**
+   * The train metrics of an evaluation: the batches tallied since the last one (eval.train_metrics
+   * batches; the tally restarts), else, and at step 0, the whole training set.
+   */
+  private trainMetrics(): { loss: number; acc: number; zeroLossRows: number | null; count: number } {
+    const t = this.tally;
+    if (this.evalSpec.train_metrics !== 'batches' || t.count === 0) {
+      return { ...this.score(this.train), count: this.train.count };
+    }
+    this.tally = emptyTally();
+    return { loss: t.loss / t.count, acc: t.correct / t.count, zeroLossRows: t.zeroLoss, count: t.count };
+  }
+
   evaluate(): EvalRecord {
-    const trainScore = this.score(this.train);
+    const trainScore = this.trainMetrics();
     const testScore = this.score(this.test);
     const norms: Record<string, number> = {};
     let total = 0;
@@ -213,7 +253,7 @@ export class Trainer {
       wall_s: this.wallSeconds,
     };
     if (trainScore.zeroLossRows !== null)
-      record.softmax_collapse = trainScore.zeroLossRows / this.train.count;
+      record.softmax_collapse = trainScore.zeroLossRows / trainScore.count;
     if (this.nlm !== null && this.nlm.step === this.step && this.nlm.cosine !== null) {
       record.nlm_cosine = this.nlm.cosine;
     }
