@@ -80,6 +80,33 @@ export const SWEEP_PRESETS: Record<string, SweepPreset> = {
       seeds: 1,
     },
   },
+  'grokfast-demo': {
+    description:
+      'Grokfast off the paper: the demo preset (MLP on x+y mod 47, AdamW wd 0.5) without a filter, with Grokfast-EMA (α 0.98, λ 2) and with Grokfast-MA (window 100, λ 5), 3 seeds each; about a minute on 2 cores',
+    spec: {
+      preset: 'demo',
+      variants: {
+        baseline: {},
+        'grokfast-ema': { 'train.grad_filter': { kind: 'ema', alpha: 0.98, lamb: 2 } },
+        'grokfast-ma': { 'train.grad_filter': { kind: 'ma', window: 100, lamb: 5 } },
+      },
+      set: { 'train.stop_test_acc': 0.95, 'train.stop_patience': 3 },
+      seeds: 3,
+    },
+  },
+  'grokfast-nanda': {
+    description:
+      "Grokfast off the paper: nanda-113 (Nanda et al.'s transformer on x+y mod 113, full batch, AdamW wd 1) without a filter and with Grokfast-EMA (α 0.98, λ 2), each to test accuracy 0.95 or 12,000 steps",
+    spec: {
+      preset: 'nanda-113',
+      variants: {
+        baseline: {},
+        'grokfast-ema': { 'train.grad_filter': { kind: 'ema', alpha: 0.98, lamb: 2 } },
+      },
+      set: { steps: 12000, 'train.stop_test_acc': 0.95, 'train.stop_patience': 3 },
+      seeds: 1,
+    },
+  },
   'stability-113': {
     description:
       'Prieto et al. 2025 on x+y mod 113 (MLP, AdamW, no weight decay): float32 softmax cross-entropy, the same in float64, StableMax and ⊥AdamW; softmax collapse and which of them groks',
