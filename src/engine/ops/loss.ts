@@ -15,16 +15,21 @@ function checkLabels(logits: Tensor, labels: Int32Array, op: string): [number, n
 
 /** Mean cross-entropy of [N, C] logits against integer labels, fused with its log-softmax. */
 export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
-  const [n, classes] = checkLabels(logits, labels, 'crossEntropy');
-  const loops = loopsFor(logits.data);
-  // The softmax, kept for the backward pass (next to the logits' gradient).
-  const probs = allocateFor(logits, n * classes);
-  const out = allocate(logits.dtype, 1);
-  out[0] = loops.crossEntropyForward(probs, logits.data, labels, n, classes) / n;
+  const { n, classes, loops, probs, out } = crossEntropyForwardPass(logits, labels, 'crossEntropy');
   return opResult(out, [], [logits], (g) => {
     const add = logits.grad !== null;
     loops.crossEntropyBackward(logits.gradBuffer(false), probs, labels, n, classes, g[0] / n, add);
   });
+}
+
+/** The kernel's forward: the softmax (kept for a backward pass) and the mean loss in `out[0]`. */
+function crossEntropyForwardPass(logits: Tensor, labels: Int32Array, op: string) {
+  const [n, classes] = checkLabels(logits, labels, op);
+  const loops = loopsFor(logits.data);
+  const probs = allocateFor(logits, n * classes);
+  const out = allocate(logits.dtype, 1);
+  out[0] = loops.crossEntropyForward(probs, logits.data, labels, n, classes) / n;
+  return { n, classes, loops, probs, out };
 }
 
 /** A loss over a set of rows as an evaluation needs it. */
@@ -40,11 +45,7 @@ export interface LossScore {
  * No gradient is recorded: this is for evaluation.
  */
 export function crossEntropyScore(logits: Tensor, labels: Int32Array): LossScore {
-  const [n, classes] = checkLabels(logits, labels, 'crossEntropyScore');
-  const loops = loopsFor(logits.data);
-  const probs = allocateFor(logits, n * classes);
-  const out = allocate(logits.dtype, 1);
-  out[0] = loops.crossEntropyForward(probs, logits.data, labels, n, classes) / n;
+  const { n, classes, loops, probs, out } = crossEntropyForwardPass(logits, labels, 'crossEntropyScore');
   // The wasm kernel sums each row's normalizer z in float32, the reference in float64.
   const floatZ = arrayKernels(logits.data) !== null;
   let zero = 0;
