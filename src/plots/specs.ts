@@ -35,6 +35,13 @@ export const FONT = 'DejaVu Sans, Verdana, Arial, sans-serif';
 /** Dash patterns: train accuracy is dashed in every chart, test accuracy solid. */
 export const TRAIN_DASH = [7, 4];
 export const SOLID = [1, 0];
+/** Test accuracy solid, train accuracy dashed, in charts with one colour per run. */
+export const ACCURACY_SPLIT_DASH = {
+  field: 'split',
+  type: 'nominal',
+  scale: { domain: ['test', 'train'], range: [SOLID, TRAIN_DASH] },
+  legend: { title: 'accuracy', symbolType: 'stroke' },
+} as const;
 
 /** One evaluation of a run; null where the log has no finite value. */
 export interface Evaluation {
@@ -492,12 +499,7 @@ export function comparisonSpec(
             scale: { domain: labels, range: colors },
             legend: { title: 'run', symbolType: 'stroke', labelLimit: 360 },
           },
-          strokeDash: {
-            field: 'split',
-            type: 'nominal',
-            scale: { domain: ['test', 'train'], range: [SOLID, TRAIN_DASH] },
-            legend: { title: 'accuracy', symbolType: 'stroke' },
-          },
+          strokeDash: ACCURACY_SPLIT_DASH,
           detail: { field: 'split', type: 'nominal' },
         },
       },

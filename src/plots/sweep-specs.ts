@@ -12,7 +12,7 @@
  * Like specs.ts, every dataset sits in the spec's top-level `datasets`.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { CONFIG, logAxis, PALETTE, percentY, SOLID, stepX, TRAIN_DASH, WIDTH } from './specs.ts';
+import { ACCURACY_SPLIT_DASH, CONFIG, logAxis, PALETTE, percentY, stepX, WIDTH } from './specs.ts';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 /** Fill of cells with no value to colour (never grokked) and their hatching. */
@@ -553,12 +553,7 @@ export function variantCurvesSpec(d: VariantCurvesData): TopLevelSpec {
         x,
         y,
         color,
-        strokeDash: {
-          field: 'split',
-          type: 'nominal',
-          scale: { domain: ['test', 'train'], range: [SOLID, TRAIN_DASH] },
-          legend: { title: 'accuracy', symbolType: 'stroke' },
-        },
+        strokeDash: ACCURACY_SPLIT_DASH,
         detail: { field: 'split', type: 'nominal' },
       },
     },
