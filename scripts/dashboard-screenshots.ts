@@ -57,6 +57,7 @@ function sweepConfig(weightDecay: number, trainFraction: number): RunConfigInput
     train: { weight_decay: weightDecay, steps: 1500, stop_test_acc: 0.99, stop_patience: 3 },
     eval: { every: 20, checkpoint_every: 1000 },
   });
+  if (config.task.kind !== 'modular') throw new Error('the screenshot sweep varies a modular task');
   return { ...config, task: { ...config.task, train_fraction: trainFraction } };
 }
 

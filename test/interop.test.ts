@@ -26,7 +26,7 @@ import {
   readMetrics,
   type StoredTensor,
 } from '../src/runs/index.ts';
-import { buildTask } from '../src/tasks/index.ts';
+import { buildTask, trainFractionOf } from '../src/tasks/index.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { TINY_NANDA_TRANSFORMER, tinyGrokkingConfig } from './helpers/tiny-config.ts';
@@ -393,7 +393,7 @@ describe('import from TransformerLens', () => {
     const imported = openRun(runsDir, 'with-split');
     assert.deepEqual(imported.readSplit(), twoLayer.readSplit());
     const config = imported.readConfig() as unknown as RunConfigInput;
-    assert.equal(config.task.train_fraction, 317 / 529, 'round(0.6 · 529) = 317 training pairs');
+    assert.equal(trainFractionOf(config.task), 317 / 529, 'round(0.6 · 529) = 317 training pairs');
     assert.equal(config.train.lr, 0.003);
     const [record] = readMetrics(imported.metricsPath).records;
     const original = readMetrics(twoLayer.metricsPath).records.find((m) => m.step === record.step);

@@ -25,7 +25,7 @@ import {
 import { crc32c, maskedCrc32c, readTfRecords } from '../src/measures/readers/tfrecord.ts';
 import { startRun } from '../src/runner/session.ts';
 import { createRunFolder } from '../src/runs/index.ts';
-import { buildTask, makeSplit, splitToJson } from '../src/tasks/index.ts';
+import { buildTask, makeSplit, splitToJson, trainFractionOf } from '../src/tasks/index.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import {
@@ -261,7 +261,7 @@ describe('the baseline comes from the task and the split', () => {
   it('nanda-113 (x+y mod 113, 30%): about 30% of test pairs are answered by their swap', () => {
     const config = parseRunConfig(PRESETS['nanda-113'].config);
     const task = buildTask(config.task);
-    const split = makeSplit(task.numExamples, config.task.train_fraction, config.split_seed);
+    const split = makeSplit(task.numExamples, trainFractionOf(config.task), config.split_seed);
     const b = baselineFromTask(task, split);
     close(b.symmetric_share, 0.3 * (1 - 1 / 113), 0.015, 'symmetric share');
     close(b.value, (b.symmetric_share ?? 0) + (1 - (b.symmetric_share ?? 0)) / 113, 1e-12, 'baseline');
@@ -274,7 +274,7 @@ describe('the baseline comes from the task and the split', () => {
   it('a nanda-113 run with a 0.27 plateau is grokked; against 1/113 alone it would be an above-chance plateau', () => {
     const config = parseRunConfig(PRESETS['nanda-113'].config);
     const task = buildTask(config.task);
-    const split = makeSplit(task.numExamples, config.task.train_fraction, config.split_seed);
+    const split = makeSplit(task.numExamples, trainFractionOf(config.task), config.split_seed);
     const runDir = path.join(tmpDir(), 'nanda-like');
     fs.mkdirSync(runDir);
     fs.writeFileSync(path.join(runDir, 'config.json'), JSON.stringify(config));
@@ -567,7 +567,7 @@ describe('bad input is a UsageError naming the problem', () => {
 describe('run folders and runs directories', () => {
   const demo = () => parseRunConfig(PRESETS.demo.config);
   const splitOf = (config: ReturnType<typeof demo>) =>
-    splitToJson(makeSplit(47 * 47, config.task.train_fraction, config.split_seed));
+    splitToJson(makeSplit(47 * 47, trainFractionOf(config.task), config.split_seed));
 
   it('a run that has just started is insufficient-data, and says it is still running', () => {
     const runsDir = tmpDir();
@@ -857,7 +857,7 @@ describe('other people’s logs: what the log is, the memorization band, runs th
 
   it('the demo-like MLP run: plateau 0.00 at the low end of the band 1/47 – 0.48, not "baseline 0.47"', async () => {
     const config = parseRunConfig(PRESETS.demo.config);
-    const split = makeSplit(47 * 47, config.task.train_fraction, config.split_seed);
+    const split = makeSplit(47 * 47, trainFractionOf(config.task), config.split_seed);
     const runsDir = tmpDir();
     const run = createRunFolder(runsDir, 'demo-like', {
       config: config as unknown as Record<string, unknown>,

@@ -32,7 +32,7 @@ import {
 } from '../src/plots/index.ts';
 import { startRun } from '../src/runner/session.ts';
 import { createRunFolder, type MetricsRecord, rewriteMetrics } from '../src/runs/index.ts';
-import { makeSplit, splitToJson } from '../src/tasks/index.ts';
+import { makeSplit, splitToJson, trainFractionOf } from '../src/tasks/index.ts';
 import { UsageError } from '../src/util/errors.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: specs are walked as plain JSON
@@ -87,7 +87,7 @@ function withStability(records: MetricsRecord[], fields = { collapse: true, nlm:
 /** A run folder of the `demo` config holding `records` (finished). */
 function syntheticRun(runsDir: string, id: string, records: MetricsRecord[]): string {
   const config = parseRunConfig(PRESETS.demo.config);
-  const split = splitToJson(makeSplit(47 * 47, config.task.train_fraction, config.split_seed));
+  const split = splitToJson(makeSplit(47 * 47, trainFractionOf(config.task), config.split_seed));
   const run = createRunFolder(runsDir, id, { config: config as unknown as Record<string, unknown>, split });
   rewriteMetrics(run.metricsPath, records);
   run.writeStatus({ state: 'finished', step: records[records.length - 1].step });

@@ -26,7 +26,7 @@ import { type DashboardServer, RunCatalog, startDashboardServer } from '../src/s
 import { parseCompleteLines, readLastRecord } from '../src/server/metrics-tail.ts';
 import { thinMetrics } from '../src/server/thin-metrics.ts';
 import { SWEEP_FORMAT, writeSweepManifest } from '../src/sweep/manifest.ts';
-import { buildTask, makeSplit, splitToJson } from '../src/tasks/index.ts';
+import { buildTask, makeSplit, splitToJson, trainFractionOf } from '../src/tasks/index.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
@@ -61,7 +61,7 @@ function syntheticRun(
 ) {
   const config = parseRunConfig(tinyGrokkingConfig({ train: { steps: 400 } }));
   const task = buildTask(config.task);
-  const split = makeSplit(task.numExamples, config.task.train_fraction, config.split_seed);
+  const split = makeSplit(task.numExamples, trainFractionOf(config.task), config.split_seed);
   const run = createRunFolder(runsDir, id, { config, split: splitToJson(split) });
   const log = run.openMetricsLog();
   for (const s of steps) log.append(syntheticRecord(s));

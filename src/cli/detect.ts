@@ -10,6 +10,7 @@ import {
   formatReport,
   formatTable,
   isFailure,
+  MNIST_GROK_THRESHOLD,
   optionProblems,
   type TaskHint,
 } from '../measures/index.ts';
@@ -64,7 +65,7 @@ export function registerDetect(program: Command, out: NodeJS.WritableStream = pr
     )
     .option(
       '--grok-threshold <x>',
-      `test accuracy that counts as generalized, in (0, 1] (default ${DEFAULT_GROK_THRESHOLD})`,
+      `test accuracy that counts as generalized, in (0, 1] (default ${DEFAULT_GROK_THRESHOLD}; ${MNIST_GROK_THRESHOLD} for a groklab run on mnist)`,
     )
     .option('--classes <n>', 'number of classes: baseline is chance 1/n')
     .option(

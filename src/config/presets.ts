@@ -209,4 +209,24 @@ export const PRESETS: Record<string, Preset> = {
       "As stability-softmax-113 with ⊥AdamW (the gradient's component along the weights removed, Prieto et al.): groks without weight decay",
     config: { ...prietoMlp113, train: { ...prietoMlp113.train, orthogonal_grad: true } },
   },
+  'omnigrok-mnist': {
+    description:
+      'Liu et al. 2022 (Omnigrok) on real MNIST: the first 1,000 training images, MLP 784-200-200-10 (ReLU), MSE on one-hot targets, AdamW lr 1e-3 wd 0.01, batch 200, initialization ×8: memorizes early, generalizes late',
+    config: {
+      seed: 0,
+      task: { kind: 'mnist', train_size: 1000 },
+      // Omnigrok's "depth 3" counts its three Linear layers: two hidden layers and the output layer.
+      model: { kind: 'mlp', input: 'features', width: 200, depth: 2, activation: 'relu', init_scale: 8 },
+      train: {
+        ...adamw,
+        weight_decay: 0.01,
+        beta2: 0.999,
+        warmup_steps: 0,
+        batch_size: 200,
+        loss: 'mse',
+        steps: 100000,
+      },
+      eval: { every: 1000, log_points_per_decade: 10, checkpoint_every: 10000 },
+    },
+  },
 };

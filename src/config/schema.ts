@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { modelSpec } from '../models/spec.ts';
 import { issuesToProblems, taskSchema } from '../tasks/index.ts';
 import { evalSpec, trainSpec } from '../train/spec.ts';
-import { UsageError } from '../util/errors.ts';
+import { type FieldProblem, UsageError } from '../util/errors.ts';
 import { strictObject } from '../util/schema.ts';
 import { GROKLAB_VERSION } from './version.ts';
 
@@ -45,6 +45,34 @@ export type RunConfig = z.output<typeof runConfigSchema> & { split_seed: number;
 
 export { GROKLAB_VERSION };
 
+/**
+ * Real-valued inputs (MNIST) need an MLP that reads them (input features), and only such a task has
+ * them: token tasks take onehot or embed inputs.
+ */
+function modelInputProblem(taskKind: string, model: RunConfig['model']): FieldProblem | null {
+  const realValued = taskKind === 'mnist';
+  if (realValued && model.kind !== 'mlp') {
+    return {
+      field: 'model.kind',
+      message: `task ${taskKind} has real-valued inputs: model.kind must be mlp (with input features)`,
+    };
+  }
+  if (model.kind !== 'mlp') return null;
+  if (realValued && model.input !== 'features') {
+    return {
+      field: 'model.input',
+      message: `task ${taskKind} has real-valued inputs: model.input must be features`,
+    };
+  }
+  if (!realValued && model.input === 'features') {
+    return {
+      field: 'model.input',
+      message: `features needs a task of real-valued inputs (mnist); task ${taskKind} has tokens: use onehot or embed`,
+    };
+  }
+  return null;
+}
+
 /** Validates a whole config; every problem is reported with its field path (exit code 2 in the CLI). */
 export function parseRunConfig(raw: unknown): RunConfig {
   const parsed = runConfigSchema.safeParse(raw);
@@ -56,6 +84,8 @@ export function parseRunConfig(raw: unknown): RunConfig {
       message: 'required when model.input is embed (an integer ≥ 1)',
     });
   }
+  const inputProblem = modelInputProblem(config.task.kind, config.model);
+  if (inputProblem !== null) throw new UsageError(inputProblem);
   return {
     ...config,
     split_seed: config.split_seed ?? config.seed,

@@ -23,17 +23,29 @@ export interface Experiment {
   createTrainer(model?: Model): Trainer;
 }
 
+/** The config's training fraction; tasks without one (MNIST) bring their own split. */
+function trainFraction(config: RunConfig): number {
+  if (config.task.kind === 'mnist') throw new Error('buildExperiment: an mnist task brings its own split');
+  return config.task.train_fraction;
+}
+
 /**
  * The experiment of a validated config. `savedSplit` is a run's split.json as read back (checked
- * against the task: UsageError naming `split.*`); without it the split is drawn from split_seed.
+ * against the task: UsageError naming `split.*`); without it the split is the task's own (MNIST) or
+ * drawn from split_seed.
  */
 export function buildExperiment(config: RunConfig, savedSplit?: unknown): Experiment {
   const task = buildTask(config.task);
   const chosen =
-    savedSplit === undefined
-      ? makeSplit(task.numExamples, config.task.train_fraction, config.split_seed)
-      : splitFromJson(savedSplit, task.numExamples);
-  const io: ModelIO = { vocabSize: task.vocabSize, seqLen: task.seqLen, numClasses: task.numClasses };
+    savedSplit !== undefined
+      ? splitFromJson(savedSplit, task.numExamples)
+      : (task.split ?? makeSplit(task.numExamples, trainFraction(config), config.split_seed));
+  const io: ModelIO = {
+    vocabSize: task.vocabSize,
+    seqLen: task.seqLen,
+    numClasses: task.numClasses,
+    features: task.features,
+  };
   const train = selectExamples(task.inputs, task.labels, task.seqLen, chosen.train);
   const test = selectExamples(task.inputs, task.labels, task.seqLen, chosen.test);
   const createModel = () => buildModel(config.model, io, config.seed);

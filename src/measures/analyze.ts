@@ -15,7 +15,7 @@ import { describePlateau } from './plateau.ts';
 import { counted, describeSampling, extractSeries, type LogTable } from './series.ts';
 import { fitSigmoid } from './sigmoid.ts';
 import { collapseView, findStabilityColumn, nlmView, stabilitySeries } from './stability.ts';
-import { type Crossing, firstConfirmedCrossing } from './thresholds.ts';
+import { type Crossing, DEFAULT_GROK_THRESHOLD, firstConfirmedCrossing } from './thresholds.ts';
 import { endTrend } from './trend.ts';
 import type {
   BaselineInfo,
@@ -33,12 +33,12 @@ import type {
 import { decideVerdict } from './verdict.ts';
 
 export const DEFAULT_MEM_THRESHOLD = 0.99;
-export const DEFAULT_GROK_THRESHOLD = 0.9;
+export { DEFAULT_GROK_THRESHOLD };
 
 export interface AnalyzeOptions extends BaselineOptions {
   /** t_mem: first confirmed evaluation with train accuracy ≥ this (default 0.99). */
   memThreshold?: number;
-  /** t_grok: first confirmed evaluation with test accuracy ≥ this (default 0.9). */
+  /** t_grok: first confirmed evaluation with test accuracy ≥ this (default: the log's task's, else 0.9). */
   grokThreshold?: number;
   /** Column names to use instead of the auto-detected ones. */
   columns?: ColumnOverrides;
@@ -56,6 +56,8 @@ export interface LoadedLog {
   taskBaseline?: BaselineInfo | null;
   /** Notes for the verdict (e.g. the run is still running). */
   notes?: string[];
+  /** The grok threshold of a groklab run's task (thresholds.ts), used unless the options give one. */
+  grokThreshold?: number;
   /** The precision the run's loss is computed in (a groklab run's config says it), for softmax_collapse's wording. */
   lossPrecision?: SoftmaxCollapseView['loss_precision'];
 }
@@ -89,7 +91,7 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
   checkOptions(options);
   const thresholds = {
     mem: options.memThreshold ?? DEFAULT_MEM_THRESHOLD,
-    grok: options.grokThreshold ?? DEFAULT_GROK_THRESHOLD,
+    grok: options.grokThreshold ?? log.grokThreshold ?? DEFAULT_GROK_THRESHOLD,
   };
   const issues: DataIssue[] = [...log.table.issues];
   const { columns, issues: columnIssues } = resolveColumns(log.table, options.columns ?? {}, log.where);

@@ -30,6 +30,7 @@ export { baselineFromFraction, baselineFromHint, baselineFromTask, type TaskHint
 export type { ColumnOverrides } from './columns.ts';
 export { formatReport, formatStep, formatTable } from './format.ts';
 export { COLLAPSE_HIGH, LATE_EVALUATIONS } from './stability.ts';
+export { MNIST_GROK_THRESHOLD, taskGrokThreshold } from './thresholds.ts';
 export * from './types.ts';
 
 /** An in-memory curve: one step array and, per metric, one value per step (null or NaN for none). */

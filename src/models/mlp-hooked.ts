@@ -1,6 +1,7 @@
 /**
  * The MLP's hooked path: the same layers as the fused fast path (with or without biases), with each
- * pre-activation and activation (and a learned embedding) passed through its named site.
+ * pre-activation and activation (and a learned embedding) passed through its named site. Input
+ * features are data, not a site: layers.0.pre is the first one.
  */
 import { activate, gather, gatherSum, reshape } from '../engine/ops.ts';
 import type { Tensor } from '../engine/tensor.ts';
@@ -41,6 +42,9 @@ export function hookedMlpBody(
   if (w.embed) {
     const embedded = pass.site('embed', gather(w.embed, tokens, [batch, seqLen]));
     pre = dense(reshape(embedded, [batch, embedded.size / batch]), first);
+  } else if (w.features) {
+    const inputs = gather(w.features, tokens, [batch, seqLen]);
+    pre = dense(reshape(inputs, [batch, inputs.size / batch]), first);
   } else {
     pre = gatherSum(first.w, tokens, batch, seqLen, vocabSize, first.b);
   }

@@ -1,6 +1,6 @@
 import { ForwardArena } from '../engine/forward-arena.ts';
 import { activate, gather, gatherSum, reshape } from '../engine/ops.ts';
-import type { DType, Tensor } from '../engine/tensor.ts';
+import { type DType, Tensor } from '../engine/tensor.ts';
 import { Rng } from '../util/rng.ts';
 import { type DenseLayer, dense } from './dense.ts';
 import { type ForwardOptions, HookedPass, type HookPoint, isHooked } from './hooks.ts';
@@ -13,20 +13,23 @@ import type { MlpSpec } from './spec.ts';
 /** The parameters before the output layer, by place in the network. */
 export interface MlpWeights {
   embed?: Tensor;
+  /** input features: the task's input vectors [examples, dim], indexed by token (data, not trained). */
+  features?: Tensor;
   layers: DenseLayer[];
 }
 
 /**
  * Multi-layer perceptron over the concatenated input tokens. With one-hot inputs the first layer
  * is a [T·V, width] matrix applied to the concatenated one-hot vectors, computed as T row
- * look-ups; with embedded inputs a learned [V, embed_dim] table is concatenated per position.
+ * look-ups; with embedded inputs a learned [V, embed_dim] table is concatenated per position; with
+ * features, each example's token indexes its real-valued input vector in the task's table (io.features).
  * With `bias: false` no layer has a bias (parameters `layers.N.w` and `out.w` only).
  * With options, forward takes the hooked path instead (mlp-hooked.ts).
  */
 export class Mlp implements Model {
   readonly params: Map<string, Tensor>;
   private readonly embed?: Tensor;
-  private readonly embedDim: number;
+  private readonly features?: Tensor;
   private readonly layers: DenseLayer[] = [];
   private readonly out: DenseLayer;
   private readonly activations: ForwardArena;
@@ -40,9 +43,18 @@ export class Mlp implements Model {
   ) {
     const store = new ParamStore(new Rng(seed), spec.init_scale, dtype);
     const embedDim = spec.input === 'embed' ? (spec.embed_dim ?? 0) : 0;
-    this.embedDim = embedDim;
     if (spec.input === 'embed' && embedDim < 1) throw new Error('mlp: input embed needs embed_dim');
-    const inputDim = spec.input === 'onehot' ? io.seqLen * io.vocabSize : io.seqLen * embedDim;
+    if (spec.input === 'features') {
+      if (!io.features) throw new Error('mlp: input features needs a task with real-valued inputs');
+      const { dim, values } = io.features;
+      this.features = new Tensor(values, [values.length / dim, dim]);
+    }
+    const inputDim =
+      spec.input === 'onehot'
+        ? io.seqLen * io.vocabSize
+        : spec.input === 'features'
+          ? io.seqLen * (io.features?.dim ?? 0)
+          : io.seqLen * embedDim;
     if (spec.input === 'embed') this.embed = store.normal('embed', [io.vocabSize, embedDim], 1);
     // Weight then bias, layer by layer: the draw order that fixes every biased model's initial weights.
     const layer = (name: string, fanIn: number, width: number): DenseLayer => {
@@ -69,7 +81,7 @@ export class Mlp implements Model {
     return {
       input: this.embed
         ? { kind: 'embedding', site: 'embed', table: this.embed }
-        : { kind: 'one-hot', site: 'layers.0.pre', table: first.w },
+        : { kind: this.features ? 'features' : 'one-hot', site: 'layers.0.pre', table: first.w },
       firstLayer: this.embed ? first.w : null,
       blocks: [],
       hidden: this.layers.map((_, l) => ({
@@ -90,9 +102,10 @@ export class Mlp implements Model {
     const first = this.layers[0];
     const activation = this.spec.activation;
     const h = this.activations.run(() => {
-      let h = this.embed
+      const table = this.embed ?? this.features;
+      let h = table
         ? dense(
-            reshape(gather(this.embed, tokens, [batch, seqLen]), [batch, seqLen * this.embedDim]),
+            reshape(gather(table, tokens, [batch, seqLen]), [batch, seqLen * table.shape[1]]),
             first,
             activation,
           )
@@ -110,7 +123,7 @@ export class Mlp implements Model {
   /** The hooked path (mlp-hooked.ts), in the arena unless it caches (as Transformer.hookedForward). */
   private hookedForward(tokens: Int32Array, batch: number, options: ForwardOptions): Tensor {
     const pass = new HookedPass(this.points, options, tokens, batch);
-    const weights: MlpWeights = { embed: this.embed, layers: this.layers };
+    const weights: MlpWeights = { embed: this.embed, features: this.features, layers: this.layers };
     const body = () => hookedMlpBody(weights, this.spec, this.io, tokens, batch, pass);
     const h = options.cache ? body() : this.activations.run(body);
     return pass.site('logits', dense(h, this.out));

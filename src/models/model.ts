@@ -27,4 +27,9 @@ export interface ModelIO {
   vocabSize: number;
   seqLen: number;
   numClasses: number;
+  /**
+   * Real-valued inputs (MNIST): row i is the input of the example whose token is i. Data, not a
+   * parameter: it is never trained or checkpointed.
+   */
+  features?: { dim: number; values: Float32Array };
 }

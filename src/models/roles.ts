@@ -12,9 +12,11 @@ import type { Tensor } from '../engine/tensor.ts';
  *              at each position.
  *   one-hot:   `table` [T·V, width] is a one-hot first layer; the site's activation [width] (its
  *              pre-activation) includes Σ_t table[t·V + token_t].
+ *   features:  the input is a real-valued vector (MNIST's pixels), not tokens; `table` [dim, width]
+ *              is the first layer, whose pre-activation is the site.
  */
 export interface TokenInput {
-  kind: 'embedding' | 'one-hot';
+  kind: 'embedding' | 'one-hot' | 'features';
   site: string;
   table: Tensor;
 }

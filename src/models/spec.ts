@@ -41,7 +41,11 @@ export const transformerSpec = strictObject({
 
 export const mlpSpec = strictObject({
   kind: z.literal('mlp'),
-  input: z.enum(['onehot', 'embed'], { error: 'input must be one of onehot, embed' }),
+  /**
+   * onehot: the concatenated one-hot tokens; embed: a learned table per token; features: the task's
+   * real-valued input vector (MNIST's pixels), for tasks that have one.
+   */
+  input: z.enum(['onehot', 'embed', 'features'], { error: 'input must be one of onehot, embed, features' }),
   embed_dim: positiveInt('embed_dim').max(4096, 'embed_dim must be ≤ 4096').optional(),
   width: positiveInt('width').max(16384, 'width must be ≤ 16384'),
   depth: positiveInt('depth').max(16, 'depth must be ≤ 16'),

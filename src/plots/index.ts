@@ -18,6 +18,7 @@ import type { RunConfig } from '../config/schema.ts';
 import { readRunConfig } from '../experiment/open.ts';
 import { type AnalyzeOptions, COLLAPSE_HIGH, type DetectResult, detectRun } from '../measures/index.ts';
 import { RUN_FILES, readMetrics, writeFileAtomic } from '../runs/index.ts';
+import { trainFractionOf } from '../tasks/index.ts';
 import type { TrainSpec } from '../train/spec.ts';
 import { UsageError } from '../util/errors.ts';
 import { specToSvg, svgToPng } from './render.ts';
@@ -159,7 +160,7 @@ function subtitleOf(config: RunConfig | null, detect: DetectResult): string[] {
     if (model.kind === 'mlp') parts.push(`MLP width ${model.width} (${model.activation})`);
     else parts.push(`transformer ${model.layers} layer${model.layers === 1 ? '' : 's'}, d ${model.d_model}`);
     parts.push(`${OPTIMIZER_NAMES[train.optimizer]} lr ${train.lr}, weight decay ${train.weight_decay}`);
-    parts.push(`${percent(task.train_fraction)} of the data for training`);
+    parts.push(`${percent(trainFractionOf(task))} of the data for training`);
   }
   const state = detect.source.state;
   const verdict = `groklab detect: ${detect.verdict.label}${state && state !== 'finished' ? ` (run ${state}: may change)` : ''}`;

@@ -171,6 +171,9 @@ export interface SweepCellRow {
   t_grok_onset: number | null;
   final_test_acc: number | null;
   final_train_acc: number | null;
+  /** Losses at the run's last evaluation (the LU chart of a train.fixed_norm sweep). */
+  final_train_loss: number | null;
+  final_test_loss: number | null;
   last_step: number | null;
 }
 

@@ -17,7 +17,7 @@ import { readSweepManifest, type SweepManifest } from '../sweep/manifest.ts';
 import type { BinarySequence } from '../tasks/binary.ts';
 import { MODULAR_FORMULAS } from '../tasks/modular.ts';
 import { PERMUTATION_FORMULAS } from '../tasks/permutation.ts';
-import type { TaskSpec } from '../tasks/spec.ts';
+import { type TaskSpec, trainFractionOf } from '../tasks/spec.ts';
 import { UsageError } from '../util/errors.ts';
 import type {
   LastMetrics,
@@ -72,6 +72,8 @@ export function describeTask(task: TaskSpec): string {
       return `D${task.n} ${task.op}${sequenceNote(task.sequence)}`;
     case 'parity':
       return `sparse parity n=${task.n_bits} k=${task.k}`;
+    case 'mnist':
+      return `MNIST, ${task.train_size} training images`;
   }
 }
 
@@ -240,7 +242,7 @@ export class RunCatalog {
       p: 'p' in task ? task.p : null,
       n: task.kind === 'parity' ? task.n_bits : 'n' in task ? task.n : null,
       k: 'k' in task ? task.k : null,
-      train_fraction: task.train_fraction,
+      train_fraction: trainFractionOf(task),
       model_kind: model.kind,
       model: describeModel(model),
       optimizer: train.optimizer,
@@ -384,6 +386,8 @@ export class RunCatalog {
         t_grok_onset: null,
         final_test_acc: null,
         final_train_acc: null,
+        final_train_loss: null,
+        final_test_loss: null,
         last_step: null,
       };
       try {
@@ -398,6 +402,8 @@ export class RunCatalog {
           t_grok_onset: row.t_grok_onset,
           final_test_acc: measures?.final_test_acc ?? row.last?.test_acc ?? null,
           final_train_acc: measures?.final_train_acc ?? row.last?.train_acc ?? null,
+          final_train_loss: row.last?.train_loss ?? null,
+          final_test_loss: row.last?.test_loss ?? null,
           last_step: measures?.last_step ?? row.last?.step ?? null,
         };
       } catch {

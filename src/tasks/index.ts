@@ -1,10 +1,12 @@
 /**
  * Datasets for grokking experiments: modular arithmetic, permutation and dihedral groups, sparse
- * parity; a spec (zod-validated) becomes token sequences read at the last position, split by seed.
+ * parity, real MNIST digits; a spec (zod-validated) becomes token sequences read at the last position,
+ * split by seed (MNIST brings its own split).
  * Binary operations are written [x, y, =] unless the spec's `sequence` says otherwise (binary.ts).
  */
 import { UsageError } from '../util/errors.ts';
 import { buildDihedral } from './dihedral.ts';
+import { loadMnist } from './mnist.ts';
 import { buildModular } from './modular.ts';
 import { buildParity } from './parity.ts';
 import { buildPermutation } from './permutation.ts';
@@ -13,6 +15,8 @@ import type { TaskData } from './types.ts';
 
 export { BINARY_SEQUENCES, type BinarySequence, DEFAULT_SEQUENCE } from './binary.ts';
 export { DIHEDRAL_OPS, type DihedralOp, dihedralCompose } from './dihedral.ts';
+export { encodeIdx, IdxFormatError, parseIdx } from './idx.ts';
+export { buildMnist, MNIST_FILES, type MnistBytes } from './mnist.ts';
 export {
   isPrime,
   MODULAR_FORMULAS,
@@ -43,6 +47,7 @@ export {
   type TaskSpecInput,
   taskSchema,
   taskSize,
+  trainFractionOf,
 } from './spec.ts';
 export { makeSplit, type Split, type SplitJson, splitFromJson, splitToJson, trainCount } from './split.ts';
 export type { TaskData } from './types.ts';
@@ -70,5 +75,7 @@ export function buildTask(spec: TaskSpecInput): TaskData {
       return buildDihedral(s.op, s.n, s.sequence);
     case 'parity':
       return buildParity(s.n_bits, s.k, s.seed, s.n_samples);
+    case 'mnist':
+      return loadMnist({ trainSize: s.train_size, testSize: s.test_size, seed: s.seed });
   }
 }

@@ -3,6 +3,7 @@ import type { FieldProblem } from '../util/errors.ts';
 import { strictObject } from '../util/schema.ts';
 import { BINARY_SEQUENCES } from './binary.ts';
 import { DIHEDRAL_OPS } from './dihedral.ts';
+import { MNIST_TEST_IMAGES, MNIST_TRAIN_IMAGES } from './mnist.ts';
 import { isPrime, MODULAR_OPS, PRIME_ONLY_OPS } from './modular.ts';
 import { PARITY_ENUMERATE_MAX_BITS } from './parity.ts';
 import { PERMUTATION_OPS } from './permutation.ts';
@@ -21,7 +22,7 @@ export const TASK_LIMITS = {
   paritySamples: { min: 2, max: 100_000 },
 } as const;
 
-export const TASK_KINDS = ['modular', 'permutation', 'dihedral', 'parity'] as const;
+export const TASK_KINDS = ['modular', 'permutation', 'dihedral', 'parity', 'mnist'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** The allowed ops of each kind, for help text (parity has none). */
@@ -30,6 +31,7 @@ export const TASK_OPS: Record<TaskKind, readonly string[]> = {
   permutation: PERMUTATION_OPS,
   dihedral: DIHEDRAL_OPS,
   parity: [],
+  mnist: [],
 };
 
 const list = (values: readonly string[]) => values.join(', ');
@@ -106,11 +108,24 @@ const paritySchema = strictObject({
   train_fraction: trainFraction,
 });
 
+/**
+ * Real MNIST digits (mnist.ts): `train_size` training images, the first ones (Omnigrok's code takes
+ * range(train_points)) or, with `seed`, a seeded choice; evaluated on the first `test_size` test
+ * images (absent: all 10,000). The data set fixes the split, so there is no train_fraction.
+ */
+const mnistSchema = strictObject({
+  kind: z.literal('mnist'),
+  train_size: intIn('train_size', 1, MNIST_TRAIN_IMAGES),
+  test_size: intIn('test_size', 1, MNIST_TEST_IMAGES).optional(),
+  seed: intIn('seed', 0, 2 ** 32 - 1).optional(),
+});
+
 type ModularSpec = z.output<typeof modularSchema>;
 type PermutationSpec = z.output<typeof permutationSchema>;
 type DihedralSpec = z.output<typeof dihedralSchema>;
 type ParitySpec = z.output<typeof paritySchema>;
-type AnySpec = ModularSpec | PermutationSpec | DihedralSpec | ParitySpec;
+type MnistSpec = z.output<typeof mnistSchema>;
+type AnySpec = ModularSpec | PermutationSpec | DihedralSpec | ParitySpec | MnistSpec;
 
 /** Number of examples a (shape-valid) spec produces, without building it. */
 export function taskSize(spec: AnySpec): number {
@@ -127,6 +142,8 @@ export function taskSize(spec: AnySpec): number {
       return 4 * spec.n * spec.n;
     case 'parity':
       return spec.n_bits <= PARITY_ENUMERATE_MAX_BITS ? 2 ** spec.n_bits : (spec.n_samples ?? 0);
+    case 'mnist':
+      return spec.train_size + (spec.test_size ?? MNIST_TEST_IMAGES);
   }
 }
 
@@ -157,7 +174,7 @@ function semanticIssues(spec: AnySpec): TaskIssue[] {
       });
     }
   }
-  if (issues.length === 0) {
+  if (issues.length === 0 && spec.kind !== 'mnist') {
     // Out-of-range fractions are already reported by the field's own check.
     const inRange = spec.train_fraction > 0 && spec.train_fraction < 1;
     const n = inRange ? trainCount(taskSize(spec), spec.train_fraction) : 0;
@@ -168,7 +185,7 @@ function semanticIssues(spec: AnySpec): TaskIssue[] {
 
 const unionSchema = z.discriminatedUnion(
   'kind',
-  [modularSchema, permutationSchema, dihedralSchema, paritySchema],
+  [modularSchema, permutationSchema, dihedralSchema, paritySchema, mnistSchema],
   {
     // Zod's types list only invalid_union here, but a non-object input arrives as invalid_type.
     error: (iss) =>
@@ -189,8 +206,17 @@ export const taskSchema = unionSchema.superRefine((spec, ctx) => {
 
 /** A validated task spec (defaults filled in). */
 export type TaskSpec = z.output<typeof taskSchema>;
-/** A task spec as written in a config (parity `seed`, `sequence` and `nonzero_y` may be omitted). */
+/** A task spec as written in a config (parity `seed`, `sequence`, `nonzero_y`, mnist `test_size` and `seed` may be omitted). */
 export type TaskSpecInput = z.input<typeof taskSchema>;
+
+/**
+ * The share of the task's examples that train: train_fraction, or for MNIST (which has none)
+ * train_size over all the examples used.
+ */
+export function trainFractionOf(task: TaskSpecInput): number {
+  if (task.kind !== 'mnist') return task.train_fraction;
+  return task.train_size / (task.train_size + (task.test_size ?? MNIST_TEST_IMAGES));
+}
 
 /** Zod issues as field problems, fields prefixed (e.g. `task.p`). */
 export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: string): FieldProblem[] {
@@ -212,4 +238,5 @@ export const TASK_HELP: readonly string[] = [
   `permutation: S_n, op (${list(PERMUTATION_OPS)}), n in [${TASK_LIMITS.permutationN.min}, ${TASK_LIMITS.permutationN.max}], train_fraction, ${sequenceHelp}`,
   `dihedral: D_n of order 2n, op (${list(DIHEDRAL_OPS)}), n in [${TASK_LIMITS.dihedralN.min}, ${TASK_LIMITS.dihedralN.max}], train_fraction, ${sequenceHelp}`,
   `parity: n_bits in [${TASK_LIMITS.parityBits.min}, ${TASK_LIMITS.parityBits.max}], k in [1, n_bits], n_samples (only when n_bits > ${PARITY_ENUMERATE_MAX_BITS}), seed (default 0), train_fraction`,
+  `mnist: real MNIST digits (needs model.kind mlp with input features), train_size in [1, ${MNIST_TRAIN_IMAGES}], test_size in [1, ${MNIST_TEST_IMAGES}] (default all), seed (absent: the first train_size images; a number: a seeded choice)`,
 ];

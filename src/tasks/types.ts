@@ -1,7 +1,8 @@
 /**
  * The shape every dataset takes, whatever the task: fixed-length token sequences whose answer is read at
  * the last position (the trailing '=' token, or y's position for binary tasks written [x, y]), so one
- * transformer and one MLP serve every task.
+ * transformer and one MLP serve every task. Real-valued inputs (MNIST) are one token per example, its
+ * index into `features`.
  */
 export interface TaskData {
   /** Human readable, e.g. "x+y mod 113", "S5 x·y·x⁻¹", "sparse parity n=40 k=3 (bits 3,17,22)". */
@@ -30,4 +31,14 @@ export interface TaskData {
   operandPositions?: readonly [number, number];
   /** Sparse parity only: the relevant bit positions (token positions), ascending. */
   relevantBits?: number[];
+  /**
+   * Tasks of real-valued inputs (MNIST): numExamples × dim values, row i example i's input. Each
+   * example's one token is then its own index, which an MLP with `input: features` looks up here.
+   */
+  features?: { dim: number; values: Float32Array };
+  /**
+   * Data sets that come with their own train and test sets (MNIST): the split, which replaces the
+   * seeded one a train_fraction would draw.
+   */
+  split?: { train: Int32Array; test: Int32Array };
 }

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildTask, parseTaskSpec } from '../../tasks/index.ts';
+import { buildTask, parseTaskSpec, trainFractionOf } from '../../tasks/index.ts';
 import { UsageError } from '../../util/errors.ts';
 import { baselineFromFraction } from '../baseline.ts';
 import type { BaselineInfo, DataIssue } from '../types.ts';
@@ -41,7 +41,7 @@ export function readConfigNextTo(dir: string): ConfigNextToLog {
     const spec = parseTaskSpec(task);
     const data = buildTask(spec);
     return {
-      baseline: baselineFromFraction(data, spec.train_fraction, `from ${file}`),
+      baseline: baselineFromFraction(data, trainFractionOf(spec), `from ${file}`),
       task: data.description,
       issues: [],
     };

@@ -10,6 +10,7 @@ import { buildTask, splitFromJson } from '../../tasks/index.ts';
 import type { LoadedLog } from '../analyze.ts';
 import { baselineFromTask } from '../baseline.ts';
 import type { LogTable, RawRow } from '../series.ts';
+import { taskGrokThreshold } from '../thresholds.ts';
 import { type BaselineInfo, type DataIssue, type SoftmaxCollapseView, STABILITY_COLUMNS } from '../types.ts';
 
 /** The scalar fields of a metrics record that the analysis reads (norms per tensor, lr and wall_s are not). */
@@ -48,8 +49,10 @@ export function loadRun(dir: string): LoadedLog {
   let taskBaseline: BaselineInfo | null = null;
   let task: string | undefined;
   let lossPrecision: SoftmaxCollapseView['loss_precision'] = null;
+  let grokThreshold: number | undefined;
   try {
     const config = parseRunConfig(readJsonFile(path.join(dir, RUN_FILES.config)));
+    grokThreshold = taskGrokThreshold(config.task);
     // StableMax is computed in float64 whatever loss_precision says.
     lossPrecision =
       config.train.loss === 'stablemax_cross_entropy'
@@ -92,5 +95,6 @@ export function loadRun(dir: string): LoadedLog {
     taskBaseline,
     notes,
     lossPrecision,
+    grokThreshold,
   };
 }
