@@ -11,6 +11,7 @@ export const KEY_ALIASES: Record<string, string> = {
   op: 'task.op',
   frac: 'task.train_fraction',
   alpha: 'model.init_scale',
+  norm: 'train.fixed_norm',
 };
 
 export interface Override {

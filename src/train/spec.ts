@@ -88,6 +88,16 @@ export const trainSpec = strictObject({
   orthogonal_grad: z.boolean({ error: 'orthogonal_grad must be true or false' }).optional(),
   /** Grokfast's gradient filter (gradFilterSpec). Optional; absent or null means none. */
   grad_filter: gradFilterSpec.nullable().optional(),
+  /**
+   * Omnigrok's constrained training (src/train/fixed-norm.ts): after every update, and once before
+   * the step-0 evaluation, all parameters are scaled by one factor so that ‖θ‖₂ = fixed_norm.
+   * Optional; absent or null means off, so configs from before it keep their bits.
+   */
+  fixed_norm: z
+    .number({ error: 'fixed_norm must be a number > 0 or null (off)' })
+    .positive('fixed_norm must be > 0 or null (off)')
+    .nullable()
+    .optional(),
   steps: positiveInt('steps').max(100_000_000, 'steps must be ≤ 100000000'),
   /** Stop once test accuracy has stayed ≥ this for `stop_patience` evaluations; null: run all steps. */
   stop_test_acc: z

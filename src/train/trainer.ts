@@ -11,6 +11,7 @@ import {
 import { noGrad, type Tensor } from '../engine/tensor.ts';
 import type { Model } from '../models/model.ts';
 import { type Examples, MinibatchSchedule, sliceExamples } from './data.ts';
+import { projectToNorm } from './fixed-norm.ts';
 import { createGradFilter, type GradFilter, type GradFilterState } from './grad-filter.ts';
 import { createOptimizer, type Optimizer } from './optimizers.ts';
 import { isCheckpointStep, isEvalStep, learningRate } from './schedule.ts';
@@ -105,6 +106,12 @@ export class Trainer {
   private readonly lossFunction: TrainingLoss;
   /** nlm_cosine of the last step that will be evaluated, and that step. */
   private nlm: { step: number; cosine: number | null } | null = null;
+  /**
+   * train.fixed_norm: whether the parameters have been put on the sphere yet. Not in the
+   * constructor: a resume loads the checkpoint's parameters (already on it) before building the
+   * trainer, and scaling them again could move their last bits.
+   */
+  private onFixedNorm = false;
 
   constructor(
     readonly model: Model,
@@ -128,6 +135,7 @@ export class Trainer {
     if (withOptimizerState) this.optimizer.importState(state.optimizer);
     this.gradFilter?.importState(state.filter ?? null);
     this.tally = state.trainBatches ? { ...state.trainBatches } : emptyTally();
+    this.onFixedNorm = true;
     this.thresholdStreak = 0;
     for (const r of history) this.updateStreak(r);
     this.lastEvalStep = history.length > 0 ? history[history.length - 1].step : -1;
@@ -163,6 +171,7 @@ export class Trainer {
 
   async run(hooks: TrainerHooks = {}): Promise<StopReason> {
     this.sessionStart = performance.now();
+    this.projectInitial();
     if (this.step === 0 && this.lastEvalStep < 0) this.evaluateAndReport(hooks);
     if (this.step === 0) hooks.onCheckpoint?.(0, false);
     let lastYield = performance.now();
@@ -188,6 +197,7 @@ export class Trainer {
 
   /** One optimizer update on the next (mini)batch. */
   trainStep(): void {
+    this.projectInitial();
     const batch = this.batches ? this.batches.batchFor(this.step + 1) : this.train;
     for (const p of this.model.params.values()) p.zeroGrad();
     const logits = this.model.forward(batch.tokens, batch.count);
@@ -201,10 +211,24 @@ export class Trainer {
       this.nlm = { step: this.step + 1, cosine: negativeGradientCosine(this.model.params) };
     }
     // Order: backward → the raw-gradient measurement above → the gradient filter → the optimizer
-    // (which applies ⊥Grad, then its L2 term or weight decay).
+    // (which applies ⊥Grad, then its L2 term or weight decay) → the fixed-norm projection.
     this.gradFilter?.apply();
     this.step++;
     this.optimizer.step(learningRate(this.spec, this.step));
+    this.projectFixedNorm();
+  }
+
+  /** train.fixed_norm: a fresh run's parameters go onto the sphere once, before anything sees them. */
+  private projectInitial(): void {
+    if (this.onFixedNorm) return;
+    this.onFixedNorm = true;
+    if (this.step === 0) this.projectFixedNorm();
+  }
+
+  /** train.fixed_norm: scales all parameters so that ‖θ‖₂ = fixed_norm (nothing when off). */
+  private projectFixedNorm(): void {
+    const norm = this.spec.fixed_norm;
+    if (norm !== null && norm !== undefined) projectToNorm(this.model.params.values(), norm);
   }
 
   /** Adds a training batch, scored before its update, to the tally the next evaluation reports. */
