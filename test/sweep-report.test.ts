@@ -1205,9 +1205,15 @@ describe('a sweep of tiny runs', () => {
     assert.equal(fs.readFileSync(path.join(dir, 'cells.csv'), 'utf8').trimEnd().split('\n').length, 11);
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'runs.json'), 'utf8'));
     assert.equal(json.runs.length, 20);
-    assert.equal(json.claims.length, 9);
+    assert.equal(json.claims.length, 11);
+    // The α claims come last, not tested without a model.init_scale axis; no feature data is measured.
+    for (const c of json.claims.slice(9) as Array<{ status: string; why: string }>) {
+      assert.equal(c.status, 'not tested');
+      assert.match(c.why, /axis missing: the sweep varies no model\.init_scale/);
+    }
+    assert.equal(json.init_scale, undefined);
     // The lever claims are there, each not tested on plain weight-decay runs, saying why.
-    const levers = json.claims.slice(4) as Array<{ id: string; status: string; why: string }>;
+    const levers = json.claims.slice(4, 9) as Array<{ id: string; status: string; why: string }>;
     assert.deepEqual(
       levers.map((c) => c.id),
       [

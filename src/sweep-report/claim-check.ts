@@ -1,11 +1,13 @@
 /**
  * What every claim check shares: its result type, which runs count (finished, with measures), and
- * the small pieces of wording the checks' sentences are made of. claims.ts has the weight-decay and
- * training-fraction claims, lever-claims.ts those about Grokfast, softmax collapse, StableMax and
- * ⊥Grad.
+ * the small pieces of wording the checks' sentences are made of, and the grouping of runs along an
+ * axis. claims.ts has the weight-decay and training-fraction claims, lever-claims.ts those about
+ * Grokfast, softmax collapse, StableMax and ⊥Grad, init-scale-claims.ts those about α.
  */
 import { formatStep } from '../measures/index.ts';
-import type { SweepAxis, SweepRunRow } from './gather.ts';
+import type { AxisValue } from '../sweep/manifest.ts';
+import type { RunFeatureMovement } from './feature-movement.ts';
+import { SEED_AXIS, type SweepAxis, type SweepRunRow } from './gather.ts';
 
 export type ClaimStatus = 'held' | 'not held' | 'not tested';
 export type ClaimId =
@@ -17,7 +19,9 @@ export type ClaimId =
   | 'softmax-collapse-without-decay'
   | 'stablemax-groks-without-decay'
   | 'orthogonal-grad-groks-without-decay'
-  | 'float64-delays-collapse';
+  | 'float64-delays-collapse'
+  | 'delay-grows-with-alpha'
+  | 'features-move-with-grokking';
 
 export interface ClaimCheck {
   id: ClaimId;
@@ -34,6 +38,8 @@ export interface ClaimContext {
   axes: SweepAxis[];
   rows: readonly SweepRunRow[];
   thresholds: { mem: number; grok: number };
+  /** Feature movement per run, measured from checkpoints only for sweeps over model.init_scale. */
+  features?: readonly RunFeatureMovement[];
 }
 
 /** Numbers in sentences: 3 significant digits, no exponent for ordinary sizes. */
@@ -86,4 +92,60 @@ export function notDoneNote(all: readonly SweepRunRow[], done: readonly SweepRun
 /** "1 run" / "3 runs". */
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function hasAxis(axes: readonly SweepAxis[], key: string): boolean {
+  return axes.some((a) => a.key === key);
+}
+
+/** The `why` of a claim whose axis the sweep does not vary. */
+export function axisMissingText(key: string, axes: readonly SweepAxis[]): string {
+  const present = axes.map((a) => a.key).join(', ') || 'none';
+  return `axis missing: the sweep varies no ${key} (its axes: ${present})`;
+}
+
+/** Values of `key` as numbers (runs whose value is not a number are left out of numeric checks). */
+export function numericValue(row: SweepRunRow, key: string): number | null {
+  const v = row.values[key];
+  return typeof v === 'number' ? v : null;
+}
+
+/** A label for the values of the other non-seed axes, e.g. "task.train_fraction = 0.7"; "" if none. */
+export function groupLabel(values: Record<string, AxisValue>, keys: readonly string[]): string {
+  return keys
+    .map((k) => `${k} = ${typeof values[k] === 'number' ? fmt(values[k] as number) : String(values[k])}`)
+    .join(', ');
+}
+
+/** Rows grouped by every non-seed axis except `except`, in first-seen order. */
+export function groupsBesides(
+  axes: readonly SweepAxis[],
+  rows: readonly SweepRunRow[],
+  except: string,
+): Array<{ label: string; rows: SweepRunRow[] }> {
+  const keys = axes.map((a) => a.key).filter((k) => k !== SEED_AXIS && k !== except);
+  const groups = new Map<string, SweepRunRow[]>();
+  for (const r of rows) {
+    const label = groupLabel(r.values, keys);
+    const list = groups.get(label);
+    if (list) list.push(r);
+    else groups.set(label, [r]);
+  }
+  return [...groups.entries()].map(([label, members]) => ({ label, rows: members }));
+}
+
+/** Rows by numeric value of `key`, ascending. */
+export function byValue(
+  rows: readonly SweepRunRow[],
+  key: string,
+): Array<{ value: number; rows: SweepRunRow[] }> {
+  const map = new Map<number, SweepRunRow[]>();
+  for (const r of rows) {
+    const v = numericValue(r, key);
+    if (v === null) continue;
+    const list = map.get(v);
+    if (list) list.push(r);
+    else map.set(v, [r]);
+  }
+  return [...map.entries()].sort((p, q) => p[0] - q[0]).map(([value, members]) => ({ value, rows: members }));
 }

@@ -13,30 +13,35 @@
  * Only finished runs count (a run still going may yet grok; a stopped one did not use its budget).
  * A check is `not tested` when its axis is missing or the runs cannot decide it, and says why.
  * The claims about training levers (Grokfast, softmax collapse, StableMax, ⊥Grad) follow them, from
- * lever-claims.ts.
+ * lever-claims.ts, then those about the initialization scale α, from init-scale-claims.ts.
  */
 import { formatStep } from '../measures/index.ts';
 import { GAP_RATIO_MIN } from '../measures/verdict.ts';
-import type { AxisValue } from '../sweep/manifest.ts';
 import {
+  axisMissingText,
   budgetText,
+  byValue,
   type ClaimCheck,
   type ClaimContext,
   type ClaimId,
   type ClaimStatus,
   countBy,
   fmt,
+  groupLabel,
+  groupsBesides,
+  hasAxis,
   isDone,
   listCounts,
   maxOf,
   notDoneNote,
+  numericValue,
 } from './claim-check.ts';
 import { censoredMedian, fitInverse, fitPowerLaw } from './fit.ts';
 import type { SweepAxis, SweepRunRow } from './gather.ts';
-import { SEED_AXIS } from './gather.ts';
+import { initScaleClaims } from './init-scale-claims.ts';
 import { leverClaims } from './lever-claims.ts';
 
-export { type ClaimCheck, type ClaimContext, type ClaimId, type ClaimStatus, fmt, isDone };
+export { type ClaimCheck, type ClaimContext, type ClaimId, type ClaimStatus, fmt, groupLabel, isDone };
 
 export const WEIGHT_DECAY_AXIS = 'train.weight_decay';
 export const TRAIN_FRACTION_AXIS = 'task.train_fraction';
@@ -53,6 +58,7 @@ export function checkClaims(ctx: ClaimContext): ClaimCheck[] {
     tooMuchDecayNoFit(ctx),
     goldilocksFraction(ctx),
     ...leverClaims(ctx),
+    ...initScaleClaims(ctx),
   ];
 }
 
@@ -80,52 +86,8 @@ function result(
   return { id, claim: CLAIMS[id], status, why, numbers };
 }
 
-function hasAxis(axes: SweepAxis[], key: string): boolean {
-  return axes.some((a) => a.key === key);
-}
-
 function axisMissing(id: DecayClaimId, key: string, axes: SweepAxis[]): ClaimCheck {
-  const present = axes.map((a) => a.key).join(', ') || 'none';
-  return result(id, 'not tested', `axis missing: the sweep varies no ${key} (its axes: ${present})`);
-}
-
-/** Values of `key` as numbers (runs whose value is not a number are left out of numeric checks). */
-function numericValue(row: SweepRunRow, key: string): number | null {
-  const v = row.values[key];
-  return typeof v === 'number' ? v : null;
-}
-
-/** A label for the values of the other non-seed axes, e.g. "task.train_fraction = 0.7"; "" if none. */
-export function groupLabel(values: Record<string, AxisValue>, keys: readonly string[]): string {
-  return keys
-    .map((k) => `${k} = ${typeof values[k] === 'number' ? fmt(values[k] as number) : String(values[k])}`)
-    .join(', ');
-}
-
-/** Rows grouped by every non-seed axis except `except`, in first-seen order. */
-function groupsBesides(axes: SweepAxis[], rows: readonly SweepRunRow[], except: string) {
-  const keys = axes.map((a) => a.key).filter((k) => k !== SEED_AXIS && k !== except);
-  const groups = new Map<string, SweepRunRow[]>();
-  for (const r of rows) {
-    const label = groupLabel(r.values, keys);
-    const list = groups.get(label);
-    if (list) list.push(r);
-    else groups.set(label, [r]);
-  }
-  return [...groups.entries()].map(([label, members]) => ({ label, rows: members }));
-}
-
-/** Rows by numeric value of `key`, ascending. */
-function byValue(rows: readonly SweepRunRow[], key: string): Array<{ value: number; rows: SweepRunRow[] }> {
-  const map = new Map<number, SweepRunRow[]>();
-  for (const r of rows) {
-    const v = numericValue(r, key);
-    if (v === null) continue;
-    const list = map.get(v);
-    if (list) list.push(r);
-    else map.set(v, [r]);
-  }
-  return [...map.entries()].sort((p, q) => p[0] - q[0]).map(([value, members]) => ({ value, rows: members }));
+  return result(id, 'not tested', axisMissingText(key, axes));
 }
 
 function noDecayNoGrok({ axes, rows }: ClaimContext): ClaimCheck {

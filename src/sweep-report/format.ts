@@ -7,9 +7,12 @@ import type { AxisValue } from '../sweep/manifest.ts';
 import { VARIANT_AXIS } from '../sweep/variants.ts';
 import { alignColumns } from '../util/text-table.ts';
 import type { ClaimCheck } from './claims.ts';
+import { FEATURE_MOVEMENT_MIN, FEATURE_PROBE_EXAMPLES } from './feature-movement.ts';
 import type { SweepAxis, SweepCellRow, SweepRunRow } from './gather.ts';
 import { SEED_AXIS } from './gather.ts';
+import { type InitScaleRun, initScaleTable } from './init-scale.ts';
 import { COLLAPSE_LEVEL, FAST_TEST_ACC } from './levers.ts';
+import { type LuResult, luMarkdown, luTerminal } from './lu-text.ts';
 import { formatAxisValue, type PhaseChoice, type SkippedPlot } from './plots.ts';
 
 export type Flat = Record<string, AxisValue | null>;
@@ -211,6 +214,8 @@ function cellTableRows(
   return { header, body };
 }
 
+const tableArgs = (t: { header: string[]; body: string[][] }): [string[], string[][]] => [t.header, t.body];
+
 function plainTable(header: string[], body: string[][]): string {
   return `${alignColumns(header, body).join('\n')}\n`;
 }
@@ -232,6 +237,10 @@ export interface ReportText {
   rows: SweepRunRow[];
   cells: SweepCellRow[];
   claims: ClaimCheck[];
+  /** Sweeps over model.init_scale: the per-run delay and feature movement. */
+  initScale?: InitScaleRun[];
+  /** Sweeps over train.fixed_norm: the LU reading. */
+  lu?: LuResult;
   thresholds: { mem: number; grok: number };
   phase: PhaseChoice | null;
   plots: Array<{ stem: string; description: string; files: string[] }>;
@@ -257,6 +266,8 @@ export function formatTerminal(t: ReportText): string {
     plainTable(runs.header, runs.body),
     'per cell, over seeds:',
     plainTable(cells.header, cells.body),
+    ...(t.initScale ? ['per run, init scale α:', plainTable(...tableArgs(initScaleTable(t.initScale)))] : []),
+    ...(t.lu ? luTerminal(t.lu) : []),
     'claims:',
     `${claims}\n`,
   ].join('\n');
@@ -297,6 +308,7 @@ export function formatMarkdown(t: ReportText): string {
       t.claims.map((c) => [c.claim, STATUS_MARK[c.status], c.why]),
     ),
   );
+  if (t.lu) out.push(...luMarkdown(t.lu));
   out.push('## Plots', '');
   if (t.plots.length === 0) out.push('No plots: see below.', '');
   for (const p of t.plots) {
@@ -317,6 +329,10 @@ export function formatMarkdown(t: ReportText): string {
   out.push('## Cells (over seeds)', '', markdownTable(cells.header, cells.body));
   const runs = runTableRows(t.rows, t.axes, levers);
   out.push('## Runs', '', markdownTable(runs.header, runs.body));
+  if (t.initScale) {
+    out.push('## Init scale α: delay and feature movement (per run)', '');
+    out.push(markdownTable(...tableArgs(initScaleTable(t.initScale))));
+  }
   const notes = t.rows.filter((r) => r.error !== null);
   if (notes.length > 0) {
     out.push('Runs with problems:', '');
@@ -334,6 +350,12 @@ export function formatMarkdown(t: ReportText): string {
           `- **t 95%** (\`t_test_acc_95\`): first evaluation with test accuracy ≥ ${FAST_TEST_ACC} (Grokfast's measure, not confirmed by later evaluations).`,
           `- **collapse** (\`final_collapse\`): the share of training examples whose loss is exactly 0 at the last evaluation (softmax collapse, metrics.jsonl \`softmax_collapse\`); **t collapse**: first evaluation where it reached ${COLLAPSE_LEVEL}.`,
           '- Runs enter the lever claims by their own config (gradient filter, loss and its precision, ⊥Grad, weight decay), not by their variant names.',
+        ]
+      : []),
+    ...(t.initScale
+      ? [
+          '- **t_grok/t_mem** (α table): the delay ratio; "≥" where test accuracy never crossed, from the steps trained.',
+          `- **max 1−CKA**: the largest movement of the last hidden layer's features from step 0 (1 − linear CKA, on up to ${FEATURE_PROBE_EXAMPLES} test examples) over the run's checkpoints; **t_feat**: the first checkpoint where it reached half that ("never" when the maximum is below ${FEATURE_MOVEMENT_MIN}); **grok ckpt**: the first checkpoint at or after t_grok.`,
         ]
       : []),
     '- **Medians over seeds** are censored: a run that never reached the threshold counts as later than every run that did, so the median is shown only where at least half the runs got there.',

@@ -35,6 +35,7 @@ import {
 import { isLogSpaced } from './fit.ts';
 import { type Gathered, SEED_AXIS, type SweepAxis, type SweepCellRow, type SweepRunRow } from './gather.ts';
 import { FAST_TEST_ACC } from './levers.ts';
+import { luPlot } from './lu-plot.ts';
 
 export const PHASE_METRICS = ['t_grok', 'test_acc', 'gap'] as const;
 export type PhaseMetric = (typeof PHASE_METRICS)[number];
@@ -511,7 +512,13 @@ export function planPlots(name: string, g: Gathered, choice: PhaseChoice | null)
   const skipped: SkippedPlot[] = [];
   if (choice) plots.push(phaseDiagram(name, g, choice));
   else skipped.push({ plot: 'phase diagram', reason: 'the sweep varies nothing but the seed' });
-  for (const p of [variantCurves(name, g), gapVersusDecay(name, g), tGrokVersusFraction(name, g)]) {
+  const charts = [
+    variantCurves(name, g),
+    gapVersusDecay(name, g),
+    tGrokVersusFraction(name, g),
+    luPlot(name, g),
+  ];
+  for (const p of charts) {
     if (p === null) continue;
     if (isSkipped(p)) skipped.push(p);
     else plots.push(p);

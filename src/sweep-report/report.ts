@@ -22,6 +22,12 @@ import { fsyncDir, writeFileAtomic } from '../runs/index.ts';
 import { readSweepManifest, sweepDir } from '../sweep/manifest.ts';
 import { type ClaimCheck, checkClaims } from './claims.ts';
 import {
+  FEATURE_MOVEMENT_MIN,
+  FEATURE_PROBE_EXAMPLES,
+  measureSweepFeatures,
+  type RunFeatureMovement,
+} from './feature-movement.ts';
+import {
   CELL_COLUMNS,
   type Flat,
   flatCell,
@@ -33,6 +39,8 @@ import {
   toCsv,
 } from './format.ts';
 import { gatherSweep, type SweepAxis } from './gather.ts';
+import { INIT_SCALE_AXIS, type InitScaleRun, initScaleRuns } from './init-scale.ts';
+import { type LuResult, luAnalysis } from './lu.ts';
 import { choosePhaseAxes, type PhaseChoice, planPlots, type SkippedPlot } from './plots.ts';
 
 export { PHASE_METRICS, type PhaseMetric } from './plots.ts';
@@ -68,6 +76,16 @@ export interface SweepReportJson {
   plots: Array<{ name: string; description: string; files: string[] }>;
   plots_not_drawn: SkippedPlot[];
   claims: ClaimCheck[];
+  /** Sweeps over model.init_scale: the per-run delay and feature movement (init-scale.ts). */
+  init_scale?: {
+    probe_examples: number;
+    movement_min: number;
+    runs: InitScaleRun[];
+    /** Each run's 1 − CKA to step 0 at every checkpoint. */
+    features: RunFeatureMovement[];
+  };
+  /** Sweeps over train.fixed_norm: Omnigrok's LU reading (lu.ts). */
+  lu?: LuResult;
   runs: Flat[];
   cells: Flat[];
 }
@@ -95,8 +113,17 @@ export async function buildSweepReport(
   const phase = choosePhaseAxes(manifest.axes, options, KEY_ALIASES);
   const formats: PlotFormat[] = checkFormats(options.formats ?? PLOT_FORMATS);
   const gathered = await gatherSweep(runsDir, manifest, { detect: options.detect });
-  const claims = checkClaims(gathered);
+  // Reading every checkpoint costs time: only sweeps over α have a claim that needs it.
+  const features = manifest.axes.some((a) => a.key === INIT_SCALE_AXIS)
+    ? measureSweepFeatures(
+        runsDir,
+        gathered.rows.filter((r) => r.state === 'finished').map((r) => r.run_id),
+      )
+    : undefined;
+  const claims = checkClaims({ ...gathered, features });
+  const initScale = features ? initScaleRuns(gathered.rows, features) : undefined;
   const plan = planPlots(manifest.name, gathered, phase);
+  const lu = luAnalysis(gathered.axes, gathered.rows) ?? undefined;
 
   const files: BuiltReport['files'] = [];
   const plots: SweepReportJson['plots'] = [];
@@ -128,6 +155,17 @@ export async function buildSweepReport(
     plots,
     plots_not_drawn: plan.skipped,
     claims,
+    ...(features && initScale
+      ? {
+          init_scale: {
+            probe_examples: FEATURE_PROBE_EXAMPLES,
+            movement_min: FEATURE_MOVEMENT_MIN,
+            runs: initScale,
+            features,
+          },
+        }
+      : {}),
+    ...(lu ? { lu } : {}),
     runs: gathered.rows.map((r) => flatRun(r, manifest.axes)),
     cells: gathered.cells.map((c) => flatCell(c, manifest.axes)),
   };
@@ -140,6 +178,8 @@ export async function buildSweepReport(
     rows: gathered.rows,
     cells: gathered.cells,
     claims,
+    initScale,
+    lu,
     thresholds: gathered.thresholds,
     phase,
     plots: plots.map((p) => ({ stem: p.name, description: p.description, files: p.files })),

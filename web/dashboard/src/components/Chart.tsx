@@ -17,6 +17,8 @@ export interface ChartSeries {
   width?: number;
   /** Joins points across missing values (runs evaluated at different steps). */
   spanGaps?: boolean;
+  /** Draws a dot at every value (few x values, e.g. one per setting of a sweep). */
+  points?: boolean;
 }
 
 export interface Marker {
@@ -34,6 +36,8 @@ export interface ChartProps {
   yLabel?: string;
   /** Log-like step axis (arcsinh); default true. */
   xLog?: boolean;
+  /** 'step' (default): x is a training step. 'log': any positive quantity on a log axis (e.g. a norm). */
+  xKind?: 'step' | 'log';
   yLog?: boolean;
   /** Fixed y range, e.g. [0, 1] for accuracies. */
   yRange?: [number, number];
@@ -111,6 +115,7 @@ export function Chart(props: ChartProps) {
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const xLog = props.xLog ?? true;
+  const xKind = props.xKind ?? 'step';
   const data = useMemo(
     () => [props.x, ...props.series.map((s) => s.values)] as uPlot.AlignedData,
     [props.x, props.series],
@@ -120,8 +125,9 @@ export function Chart(props: ChartProps) {
 
   // What needs a new chart: the series (names, colours, dashes), the scales and the markers.
   const shape = JSON.stringify([
-    props.series.map((s) => [s.label, s.color, s.dash, s.width, s.spanGaps]),
+    props.series.map((s) => [s.label, s.color, s.dash, s.width, s.spanGaps, s.points]),
     xLog,
+    xKind,
     props.yLog,
     props.yRange,
     props.markers,
@@ -144,9 +150,12 @@ export function Chart(props: ChartProps) {
       legend: { live: true },
       scales: {
         // Steps are never negative: the axis starts at 0 (step 0 at the left edge on the log-like axis).
-        x: xLog
-          ? { time: false, distr: 4, asinh: 1, log: 10, range: (_u, _min, max) => [0, Math.max(1, max)] }
-          : { time: false, range: (_u, _min, max) => [0, Math.max(1, max)] },
+        x:
+          xKind === 'log'
+            ? { time: false, distr: 3, log: 10, range: (_u, min, max) => [min / 1.25, max * 1.25] }
+            : xLog
+              ? { time: false, distr: 4, asinh: 1, log: 10, range: (_u, _min, max) => [0, Math.max(1, max)] }
+              : { time: false, range: (_u, _min, max) => [0, Math.max(1, max)] },
         y: {
           ...(props.yLog ? { distr: 3, log: 10 } : {}),
           ...(props.yRange ? { range: props.yRange } : {}),
@@ -155,7 +164,8 @@ export function Chart(props: ChartProps) {
       axes: [
         {
           label: props.xLabel ?? (xLog ? 'step (log scale)' : 'step'),
-          values: (_u, splits) => splits.map(stepTicks),
+          values: (_u, splits) =>
+            xKind === 'log' ? splits.map((v) => (v === null ? '' : defaultFormat(v))) : splits.map(stepTicks),
           grid: { stroke: '#eee' },
           ticks: { stroke: '#ddd' },
         },
@@ -169,7 +179,9 @@ export function Chart(props: ChartProps) {
         },
       ],
       series: [
-        { label: 'step', value: (_u, v) => (v === null ? '–' : formatStep(v)) },
+        xKind === 'log'
+          ? { label: props.xLabel ?? 'x', value: (_u, v) => (v === null ? '–' : defaultFormat(v)) }
+          : { label: 'step', value: (_u, v) => (v === null ? '–' : formatStep(v)) },
         ...props.series.map(
           (s): uPlot.Series => ({
             label: s.label,
@@ -177,7 +189,7 @@ export function Chart(props: ChartProps) {
             width: s.width ?? 1.6,
             dash: s.dash,
             spanGaps: s.spanGaps ?? false,
-            points: { show: false },
+            points: s.points ? { show: true, size: 7, fill: s.color } : { show: false },
             value: (_u, v) => (v === null || v === undefined ? '–' : format(v)),
           }),
         ),
@@ -196,7 +208,7 @@ export function Chart(props: ChartProps) {
       u.destroy();
       plot.current = null;
     };
-  }, [shape, xLog]);
+  }, [shape, xLog, xKind]);
 
   useEffect(() => {
     plot.current?.setData(data);

@@ -5,6 +5,7 @@ import { StateBadge, VerdictBadge } from '../components/Badges.tsx';
 import { CellKindLegend, type HeatCell, Heatmap } from '../components/Heatmap.tsx';
 import { compactStep, formatAcc, formatStep, formatTime, formatValue } from '../format.ts';
 import { comparePath, Link, navigate, runPath, sweepPath } from '../router.tsx';
+import { FIXED_NORM_AXIS, LuPanel } from './LuPanel.tsx';
 
 export function SweepListPage({ list }: { list: RunListResponse | null }) {
   if (!list) return <p className="muted">loading sweeps…</p>;
@@ -313,6 +314,7 @@ export function SweepPage({ name, query }: { name: string; query: URLSearchParam
           </label>
         ))}
       </div>
+      {axes.some((a) => a.key === FIXED_NORM_AXIS) && <LuPanel cells={sweep.cells} axes={axes} />}
       <Heatmap
         rowLabels={grid.yValues.map((v) => (v === null ? '' : formatValue(v)))}
         colLabels={grid.xValues.map((v) => (v === null ? '' : formatValue(v)))}
