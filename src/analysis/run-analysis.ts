@@ -295,6 +295,7 @@ export function analyzeRun(run: RunFolder, options: AnalyzeRunOptions = {}): Ana
       t_mem: d.measures.t_mem,
       t_grok_onset: d.measures.t_grok_onset,
       t_grok_crossing: d.measures.t_grok_crossing,
+      grok_threshold: d.thresholds.grok,
     };
   } catch (err) {
     detectError = (err as Error).message;

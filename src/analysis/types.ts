@@ -97,6 +97,8 @@ export interface AnalysisDocument {
     t_mem: number | null;
     t_grok_onset: number | null;
     t_grok_crossing: number | null;
+    /** The test accuracy t_grok_crossing is measured at (absent in analyses written before it was recorded: 0.9). */
+    grok_threshold?: number;
   } | null;
   detect_error: string | null;
   phases: PhasesSummary | null;

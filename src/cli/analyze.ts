@@ -238,7 +238,7 @@ export function formatSummary(
   if (doc.detect) {
     const d = doc.detect;
     lines.push(
-      `  detect: ${d.verdict} (t_mem ${d.t_mem ?? '-'}, onset ${d.t_grok_onset ?? '-'}, test acc ≥ 0.9 at ${d.t_grok_crossing ?? '-'})`,
+      `  detect: ${d.verdict} (t_mem ${d.t_mem ?? '-'}, onset ${d.t_grok_onset ?? '-'}, test acc ≥ ${d.grok_threshold ?? 0.9} at ${d.t_grok_crossing ?? '-'})`,
     );
   } else if (doc.detect_error) {
     lines.push(`  detect: ${doc.detect_error}`);

@@ -24,13 +24,13 @@ export function describeEnd(outcome: RunOutcome | DivergedOutcome): string {
 
 export function printRunSummary(outcome: RunOutcome | DivergedOutcome, out: NodeJS.WritableStream): void {
   const { run, last } = outcome;
-  const { measures, verdict } = detectRun(run.dir);
+  const { measures, verdict, thresholds } = detectRun(run.dir);
   const lines = [
     `run ${run.id} (${run.dir}): ${describeEnd(outcome)}`,
     last
       ? `  final: train acc ${last.train_acc.toFixed(4)}, test acc ${last.test_acc.toFixed(4)}, train loss ${last.train_loss.toExponential(2)}, test loss ${last.test_loss.toExponential(2)}, ‖θ‖ ${last.weight_norm.toFixed(1)}`
       : '  no evaluation yet',
-    `  t_mem ${formatStep(measures.t_mem)} · t_grok onset ${formatStep(measures.t_grok_onset)} · first test acc ≥ 0.9 at ${formatStep(measures.t_grok_crossing)}`,
+    `  t_mem ${formatStep(measures.t_mem)} · t_grok onset ${formatStep(measures.t_grok_onset)} · first test acc ≥ ${thresholds.grok} at ${formatStep(measures.t_grok_crossing)}`,
     `  verdict: ${verdict.label} (${verdict.reason}); more with groklab detect ${run.dir}`,
     `  training time ${formatSeconds(last?.wall_s ?? 0)}`,
   ];

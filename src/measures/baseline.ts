@@ -65,6 +65,24 @@ function baselineWithShare(
   };
 }
 
+/**
+ * A task of real-valued inputs (MNIST) has chance but no memorization band: a network that memorized
+ * its training images also answers test images that resemble them, so what memorizing alone scores
+ * is not known, and the plateau is judged by its shape (as with an estimated baseline).
+ */
+export function baselineForRealInputs(task: TaskData): BaselineInfo {
+  const chance = 1 / task.numClasses;
+  return {
+    value: chance,
+    chance,
+    classes: task.numClasses,
+    symmetric_share: null,
+    band: null,
+    source: 'real-inputs',
+    detail: `chance 1/${task.numClasses} = ${fmt(chance)}; ${task.description} are real-valued inputs, with no memorization band: a memorizing network also answers test inputs that resemble its training inputs`,
+  };
+}
+
 /** Exact, from a groklab run's split. */
 export function baselineFromTask(task: TaskData, split: Split): BaselineInfo {
   const inTrain = new Uint8Array(task.numExamples);
@@ -203,7 +221,9 @@ export function resolveBaseline(
 
 /** A baseline is known when it comes from the user or the task, not estimated from the log. */
 export function isBaselineKnown(baseline: BaselineInfo): boolean {
-  return baseline.source !== 'first-evaluation' && baseline.source !== 'none';
+  return (
+    baseline.source !== 'first-evaluation' && baseline.source !== 'real-inputs' && baseline.source !== 'none'
+  );
 }
 
 function fmt(x: number): string {

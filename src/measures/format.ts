@@ -59,6 +59,7 @@ const POSITION_WORDS = {
 
 /** "0.009 (chance 1/113) – 0.304 (chance + swapped pairs); the plateau 0.27 sits at the high end". */
 function bandLine(b: BaselineInfo, plateau: PlateauInfo | null): string {
+  if (b.source === 'real-inputs') return 'none: real-valued inputs (see baseline)';
   if (b.band === null) {
     return 'unknown: --task, --p and --train-fraction (or a groklab config.json next to the log) give it';
   }

@@ -125,5 +125,8 @@ function causeWithoutBand(level: number, baseline: BaselineInfo): string {
       : `≈ the first evaluation's test accuracy ${acc(value)}: chance`;
   }
   if (known && value !== null) return `above the baseline ${acc(value)}: more than memorizing explains`;
+  if (baseline.source === 'real-inputs') {
+    return `above ${acc(value ?? 0)}, chance: a network that memorized real-valued inputs also answers test inputs that resemble them`;
+  }
   return '≈ the training fraction, likely: a memorizing model answering swapped pairs of a commutative operation sits there (--task, --p and --train-fraction check it)';
 }

@@ -87,6 +87,7 @@ export type BaselineSource =
   | 'task-split'
   | 'task-fraction'
   | 'first-evaluation'
+  | 'real-inputs'
   | 'none';
 
 /**

@@ -121,4 +121,47 @@ export const SWEEP_PRESETS: Record<string, SweepPreset> = {
       seeds: 1,
     },
   },
+  'omnigrok-alpha': {
+    description:
+      'Liu et al. 2022 (Omnigrok) on real MNIST: omnigrok-mnist with initialization scale α = 1, 2, 4, 8 × 2 seeds, each to 50,000 steps or until test accuracy has held ≥ 0.82 for 3 evaluations (the grok threshold detect uses for MNIST is 0.8): the delay t_grok/t_mem grows with α, and features move late where test accuracy rises late',
+    spec: {
+      preset: 'omnigrok-mnist',
+      // Checkpoints every 2,000 steps: feature movement is measured at checkpoints, so this is its resolution.
+      set: {
+        steps: 50000,
+        'train.stop_test_acc': 0.82,
+        'train.stop_patience': 3,
+        'eval.checkpoint_every': 2000,
+      },
+      axes: { 'model.init_scale': [1, 2, 4, 8] },
+      seeds: 2,
+    },
+  },
+  'lu-mnist': {
+    description:
+      "Omnigrok's LU mechanism on real MNIST: omnigrok-mnist without weight decay, batch 100, 10,000 steps, the weight norm held fixed at 2…90 (α = norm / 11.7 from 0.17 to 7.7): train loss against the norm is L-shaped, test loss U-shaped",
+    spec: {
+      preset: 'omnigrok-mnist',
+      set: {
+        wd: 0,
+        'model.init_scale': 1,
+        'train.batch_size': 100,
+        steps: 10000,
+        'eval.every': 500,
+        'eval.checkpoint_every': 10000,
+      },
+      axes: { 'train.fixed_norm': [2, 3, 5, 8, 12, 18, 27, 40, 60, 90] },
+      seeds: 1,
+    },
+  },
+  'lu-demo': {
+    description:
+      'The LU mechanism on the demo task (x+y mod 47, MLP): no weight decay, the weight norm held fixed at 10…160 (α = norm / 10.06 from 1 to 16), 3,000 steps each: train loss L-shaped, test loss U-shaped, and it generalizes only in between; about 2.5 minutes on 2 cores',
+    spec: {
+      preset: 'demo',
+      set: { wd: 0, 'train.stop_test_acc': null },
+      axes: { 'train.fixed_norm': [10, 14.1, 20, 28.3, 40, 56.6, 80, 113, 160] },
+      seeds: 1,
+    },
+  },
 };

@@ -8,7 +8,7 @@ import { parseRunConfig } from '../../config/schema.ts';
 import { isInterrupted, RUN_FILES, readJsonFile, readMetrics, readStatusFile } from '../../runs/index.ts';
 import { buildTask, splitFromJson } from '../../tasks/index.ts';
 import type { LoadedLog } from '../analyze.ts';
-import { baselineFromTask } from '../baseline.ts';
+import { baselineForRealInputs, baselineFromTask } from '../baseline.ts';
 import type { LogTable, RawRow } from '../series.ts';
 import { taskGrokThreshold } from '../thresholds.ts';
 import { type BaselineInfo, type DataIssue, type SoftmaxCollapseView, STABILITY_COLUMNS } from '../types.ts';
@@ -61,7 +61,7 @@ export function loadRun(dir: string): LoadedLog {
     const data = buildTask(config.task);
     task = data.description;
     const split = splitFromJson(readJsonFile(path.join(dir, RUN_FILES.split)), data.numExamples);
-    taskBaseline = baselineFromTask(data, split);
+    taskBaseline = data.features ? baselineForRealInputs(data) : baselineFromTask(data, split);
   } catch (err) {
     issues.push({
       kind: 'broken-run',
