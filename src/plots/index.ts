@@ -160,7 +160,11 @@ function subtitleOf(config: RunConfig | null, detect: DetectResult): string[] {
     if (model.kind === 'mlp') parts.push(`MLP width ${model.width} (${model.activation})`);
     else parts.push(`transformer ${model.layers} layer${model.layers === 1 ? '' : 's'}, d ${model.d_model}`);
     parts.push(`${OPTIMIZER_NAMES[train.optimizer]} lr ${train.lr}, weight decay ${train.weight_decay}`);
-    parts.push(`${percent(trainFractionOf(task))} of the data for training`);
+    parts.push(
+      task.kind === 'mnist'
+        ? `${task.train_size} training images`
+        : `${percent(trainFractionOf(task))} of the data for training`,
+    );
   }
   const state = detect.source.state;
   const verdict = `groklab detect: ${detect.verdict.label}${state && state !== 'finished' ? ` (run ${state}: may change)` : ''}`;

@@ -46,7 +46,7 @@ export interface RunRow {
   verdict: VerdictLabel | null;
   verdict_reason: string | null;
   t_mem: number | null;
-  /** First confirmed evaluation with test accuracy ≥ 0.9 ("first crossing" t_grok). */
+  /** First confirmed evaluation with test accuracy ≥ the grok threshold (0.9; 0.8 on MNIST): the "first crossing" t_grok. */
   t_grok: number | null;
   /** Onset of the jump (the detector's t_grok). */
   t_grok_onset: number | null;
