@@ -75,6 +75,7 @@ function run(
     loss_precision: 'float32',
     grad_filter: 'none',
     orthogonal_grad: false,
+    fixed_norm: null,
     task_key: '{}',
     alike_key: '{}',
     verdict: tGrok === null ? 'memorized-only' : 'grokked',

@@ -72,6 +72,7 @@ function row(cell: number, values: Record<string, AxisValue>, over: Partial<Swee
     loss_precision: 'float32',
     grad_filter: 'none',
     orthogonal_grad: false,
+    fixed_norm: null,
     task_key: null,
     alike_key: null,
     verdict: 'no-fit',

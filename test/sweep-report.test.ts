@@ -169,6 +169,7 @@ function row(cell: number, values: Record<string, AxisValue>, over: Partial<Swee
     loss_precision: 'float32',
     grad_filter: 'none',
     orthogonal_grad: false,
+    fixed_norm: null,
     task_key: '{"kind":"modular","op":"add","p":31}',
     alike_key: JSON.stringify(values),
     verdict: null,
@@ -559,6 +560,8 @@ describe('lever claims on hand-made rows', () => {
       run('decay', 0, { weight_decay: 1, ...reached(800) }),
       run('ortho', 0, { orthogonal_grad: true, ...reached(800) }),
       run('f64', 0, { loss_precision: 'float64', ...reached(800) }),
+      // A fixed weight norm (Omnigrok's constrained training) cannot collapse: not plain either.
+      run('norm', 0, { fixed_norm: 50, ...reached(800) }),
     ];
     const c = claim(rows, 'softmax-collapse-without-decay');
     assert.equal(c.status, 'held', c.why);

@@ -48,6 +48,7 @@ export const RUN_COLUMNS = [
   'loss_precision',
   'grad_filter',
   'orthogonal_grad',
+  'fixed_norm',
   'verdict',
   'verdict_reason',
   'error',

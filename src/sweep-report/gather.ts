@@ -86,6 +86,7 @@ export interface SweepRunRow {
   loss_precision: string | null;
   grad_filter: string | null;
   orthogonal_grad: boolean | null;
+  fixed_norm: number | null;
   task_key: string | null;
   alike_key: string | null;
   verdict: VerdictLabel | null;
@@ -475,6 +476,7 @@ function leverFields(levers: RunLevers | null): Pick<SweepRunRow, keyof RunLever
     loss_precision: levers?.loss_precision ?? null,
     grad_filter: levers?.grad_filter ?? null,
     orthogonal_grad: levers?.orthogonal_grad ?? null,
+    fixed_norm: levers?.fixed_norm ?? null,
     task_key: levers?.task_key ?? null,
     alike_key: levers?.alike_key ?? null,
   };

@@ -53,11 +53,11 @@ type LeverClaimId = Extract<
 
 const CLAIMS: Record<LeverClaimId, string> = {
   'grokfast-accelerates': `A gradient filter (Grokfast MA or EMA) reaches test accuracy ${FAST_TEST_ACC} in fewer steps than training without one on the same task (same loss, precision and ⊥Grad)`,
-  'softmax-collapse-without-decay': `Without regularization (float32 softmax cross-entropy, no weight decay, no ⊥Grad, no gradient filter) the network memorizes but does not generalize within the budget, and ends in softmax collapse (≥ ${COLLAPSE_LEVEL * 100}% of training examples with a loss of exactly 0)`,
+  'softmax-collapse-without-decay': `Without regularization (float32 softmax cross-entropy, no weight decay, no ⊥Grad, no gradient filter, a free weight norm) the network memorizes but does not generalize within the budget, and ends in softmax collapse (≥ ${COLLAPSE_LEVEL * 100}% of training examples with a loss of exactly 0)`,
   'stablemax-groks-without-decay':
-    'With StableMax cross-entropy the network generalizes without weight decay (no ⊥Grad, no gradient filter)',
+    'With StableMax cross-entropy the network generalizes without weight decay (no ⊥Grad, no gradient filter, a free weight norm)',
   'orthogonal-grad-groks-without-decay':
-    '⊥Grad (the gradient without its component along the weights) lets the network generalize without weight decay (softmax cross-entropy, no gradient filter)',
+    '⊥Grad (the gradient without its component along the weights) lets the network generalize without weight decay (softmax cross-entropy, no gradient filter, a free weight norm)',
   'float64-delays-collapse': `A float64 softmax delays softmax collapse: runs alike but for the precision reach a collapse fraction ≥ ${COLLAPSE_LEVEL} later (or never) in float64 than in float32`,
 };
 
@@ -66,13 +66,20 @@ export function leverClaims(ctx: ClaimContext): ClaimCheck[] {
     grokfastAccelerates(ctx),
     softmaxCollapseWithoutDecay(ctx),
     groksWithoutDecay(ctx, 'stablemax-groks-without-decay', {
-      what: 'StableMax cross-entropy (train.loss stablemax_cross_entropy), weight decay 0, no ⊥Grad and no gradient filter',
+      what: 'StableMax cross-entropy (train.loss stablemax_cross_entropy), weight decay 0, no ⊥Grad, no gradient filter and no fixed_norm',
       select: (r) =>
-        r.loss === 'stablemax_cross_entropy' && r.orthogonal_grad === false && r.grad_filter === 'none',
+        r.loss === 'stablemax_cross_entropy' &&
+        r.orthogonal_grad === false &&
+        r.grad_filter === 'none' &&
+        r.fixed_norm === null,
     }),
     groksWithoutDecay(ctx, 'orthogonal-grad-groks-without-decay', {
-      what: '⊥Grad (train.orthogonal_grad), weight decay 0, softmax cross-entropy and no gradient filter',
-      select: (r) => r.orthogonal_grad === true && r.loss === 'cross_entropy' && r.grad_filter === 'none',
+      what: '⊥Grad (train.orthogonal_grad), weight decay 0, softmax cross-entropy, no gradient filter and no fixed_norm',
+      select: (r) =>
+        r.orthogonal_grad === true &&
+        r.loss === 'cross_entropy' &&
+        r.grad_filter === 'none' &&
+        r.fixed_norm === null,
     }),
     float64DelaysCollapse(ctx),
   ];
@@ -171,6 +178,7 @@ function comparisonFields(r: SweepRunRow): Record<string, unknown> {
     'train.loss': r.loss,
     'train.loss_precision': r.loss_precision,
     'train.orthogonal_grad': r.orthogonal_grad,
+    'train.fixed_norm': r.fixed_norm,
   };
 }
 
@@ -276,7 +284,8 @@ const isPlainSoftmax = (r: SweepRunRow) =>
   r.loss_precision === 'float32' &&
   r.weight_decay === 0 &&
   r.orthogonal_grad === false &&
-  r.grad_filter === 'none';
+  r.grad_filter === 'none' &&
+  r.fixed_norm === null;
 
 /** The collapse numbers of runs, for the claims' `numbers`. */
 function collapseNumbers(rows: readonly SweepRunRow[]) {
@@ -297,7 +306,7 @@ function softmaxCollapseWithoutDecay({ rows, thresholds }: ClaimContext): ClaimC
   const done = all.filter(isDone);
   const none = noRuns(
     id,
-    'float32 softmax cross-entropy, weight decay 0, no ⊥Grad and no gradient filter',
+    'float32 softmax cross-entropy, weight decay 0, no ⊥Grad, no gradient filter and no fixed_norm',
     all,
     done,
   );

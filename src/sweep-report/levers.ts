@@ -1,7 +1,7 @@
 /**
  * What a run changed about training, read from its own config.json (never from a sweep's variant
  * names, which are only labels): the gradient filter (Grokfast), the loss and the precision of its
- * softmax, ⊥Grad and weight decay, plus keys that say which runs share a task and which differ only
+ * softmax, ⊥Grad, a fixed weight norm (Omnigrok) and weight decay, plus keys that say which runs share a task and which differ only
  * in the softmax's precision. The lever claims (lever-claims.ts) select runs by these.
  */
 import type { RunConfig } from '../config/schema.ts';
@@ -20,6 +20,8 @@ export interface RunLevers {
   /** The kind of train.grad_filter (ema, ma), or 'none'. */
   grad_filter: string;
   orthogonal_grad: boolean;
+  /** train.fixed_norm (Omnigrok's constrained norm), or null when the norm is free. */
+  fixed_norm: number | null;
   /** The task section, as canonical JSON: runs with equal keys train on the same task. */
   task_key: string;
   /** The whole config but loss_precision and bookkeeping, as canonical JSON: runs alike but for it. */
@@ -55,6 +57,7 @@ export function leversOf(config: RunConfig): RunLevers {
     loss_precision: typeof train.loss_precision === 'string' ? train.loss_precision : 'float32',
     grad_filter: isMapping(filter) && typeof filter.kind === 'string' ? filter.kind : 'none',
     orthogonal_grad: train.orthogonal_grad === true,
+    fixed_norm: typeof train.fixed_norm === 'number' ? train.fixed_norm : null,
     task_key: canonicalJson(config.task),
     alike_key: canonicalJson({ ...rest, train: trainRest }),
   };
