@@ -1,12 +1,13 @@
 // Training-step benchmark: median ms per training step for the built-in presets, the matrix-product
 // GFLOP/s that achieves, peak memory, and, when Debian's python3-torch is present, two PyTorch peers
 // on nanda-113: ../shared/peers/torch_grok.py (every position computed) and peers/torch_last_position.py
-// (only what the loss reads), and one on grokfast-97: peers/torch_grokfast.py (Lee et al.'s code's
-// model and Grokfast-MA filter). groklab and the peers are measured in alternating rounds so that all
+// (only what the loss reads), one on grokfast-97: peers/torch_grokfast.py (Lee et al.'s code's
+// model and Grokfast-MA filter), and one on omnigrok-mnist: peers/torch_omnigrok.py (Omnigrok's
+// MNIST MLP, MSE and AdamW step, in float32). groklab and the peers are measured in alternating rounds so that all
 // see the same machine load; the ratios of their medians are the figures to compare.
 // The load average before and after is printed: on a shared machine it says how much to trust them.
 // First, command start-up: `groklab --help` and `groklab presets` (bench/cli-startup.ts).
-//   npm run bench -- [--steps 20] [--rounds 3] [--presets nanda-113,demo] [--no-peer] [--no-cli]
+//   npm run bench -- [--steps 20] [--rounds 3] [--presets nanda-113,omnigrok-mnist] [--no-peer] [--no-cli]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -28,7 +29,7 @@ const option = (name: string, fallback: string) => {
 };
 const steps = Number(option('steps', '20'));
 const rounds = Number(option('rounds', '3'));
-const presets = option('presets', 'nanda-113,power-97,mlp-97,demo,grokfast-97').split(',');
+const presets = option('presets', 'nanda-113,power-97,mlp-97,demo,grokfast-97,omnigrok-mnist').split(',');
 const withPeer = !args.includes('--no-peer');
 const withCli = !args.includes('--no-cli');
 
@@ -62,39 +63,49 @@ const PEERS = [
     args: [],
   },
 ];
-const peerAvailable =
-  withPeer &&
-  PEERS.every((peer) => existsSync(peer.script)) &&
-  spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+
+/**
+ * Runs a PyTorch peer script in its --bench mode (one thread, OPENBLAS_NUM_THREADS=2) and returns
+ * the number `key` of the JSON line it prints last.
+ */
+function runPeer(name: string, script: string, peerArgs: string[], key: string): number {
+  const r = spawnSync('/usr/bin/python3', [script, ...peerArgs, '--threads', '1', '--bench', String(steps)], {
+    encoding: 'utf8',
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '2' },
+  });
+  if (r.status !== 0) throw new Error(`PyTorch peer (${name}) failed: ${r.stderr}`);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  const value = (JSON.parse(line) as Record<string, unknown>)[key];
+  if (typeof value !== 'number') throw new Error(`PyTorch peer (${name}) printed no ${key}: ${line}`);
+  return value;
+}
 
 /** A PyTorch peer's median ms/step for nanda-113. */
-function peerNanda(peer: (typeof PEERS)[number]): number {
-  const r = spawnSync(
-    '/usr/bin/python3',
-    [peer.script, ...peer.args, '--threads', '1', '--bench', String(steps)],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, OPENBLAS_NUM_THREADS: '2' },
-    },
-  );
-  if (r.status !== 0) throw new Error(`PyTorch peer (${peer.name}) failed: ${r.stderr}`);
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  return (JSON.parse(line) as { median_ms_per_step: number }).median_ms_per_step;
-}
+const peerNanda = (peer: (typeof PEERS)[number]) =>
+  runPeer(peer.name, peer.script, peer.args, 'median_ms_per_step');
 
-const GROKFAST_PEER = path.resolve(import.meta.dirname, 'peers/torch_grokfast.py');
+/** The PyTorch peers of single presets, measured each round when their preset is benchmarked. */
+const PRESET_PEERS: { preset: string; name: string; script: string; args: string[] }[] = [
+  {
+    // Lee et al.'s model with its Grokfast-MA filter on, as in the preset.
+    preset: 'grokfast-97',
+    name: 'grokfast',
+    script: path.resolve(import.meta.dirname, 'peers/torch_grokfast.py'),
+    args: ['--filter', 'ma'],
+  },
+  {
+    // Omnigrok's MLP, MSE and AdamW on 1000 MNIST images, in float32 as groklab.
+    preset: 'omnigrok-mnist',
+    name: 'omnigrok',
+    script: path.resolve(import.meta.dirname, 'peers/torch_omnigrok.py'),
+    args: [],
+  },
+];
 
-/** The PyTorch peer's median ms/step for grokfast-97 (its Grokfast-MA filter on, as in the preset). */
-function peerGrokfast(): number {
-  const r = spawnSync(
-    '/usr/bin/python3',
-    [GROKFAST_PEER, '--filter', 'ma', '--threads', '1', '--bench', String(steps)],
-    { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' } },
-  );
-  if (r.status !== 0) throw new Error(`PyTorch peer (grokfast) failed: ${r.stderr}`);
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  return (JSON.parse(line) as { ms_per_step: number }).ms_per_step;
-}
+const peerAvailable =
+  withPeer &&
+  [...PEERS, ...PRESET_PEERS].every((peer) => existsSync(peer.script)) &&
+  spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
 const loadAverage = () =>
   os
@@ -116,7 +127,7 @@ const trainers = new Map(presets.map((name) => [name, trainerFor(name)]));
 const ours = new Map<string, number[]>(presets.map((name) => [name, []]));
 const flops = new Map<string, number>();
 const peerTimes = PEERS.map((): number[] => []);
-const grokfastPeerTimes: number[] = [];
+const presetPeerTimes = new Map<string, number[]>(PRESET_PEERS.map((peer) => [peer.preset, []]));
 for (let round = 0; round < rounds; round++) {
   for (const name of presets) {
     const { ms, gflopPerStep } = benchPreset(trainers.get(name) as Trainer);
@@ -127,15 +138,20 @@ for (let round = 0; round < rounds; round++) {
     if (presets.includes('nanda-113')) {
       for (const [i, peer] of PEERS.entries()) peerTimes[i].push(peerNanda(peer));
     }
-    if (presets.includes('grokfast-97')) grokfastPeerTimes.push(peerGrokfast());
+    for (const peer of PRESET_PEERS) {
+      if (presets.includes(peer.preset)) {
+        presetPeerTimes.get(peer.preset)?.push(runPeer(peer.name, peer.script, peer.args, 'ms_per_step'));
+      }
+    }
   }
 }
 
+const nameWidth = Math.max(12, ...presets.map((name) => name.length));
 for (const name of presets) {
   const ms = median(ours.get(name) ?? []);
   const gflop = flops.get(name) ?? 0;
   console.log(
-    `${name.padEnd(12)} ${ms.toFixed(1).padStart(8)} ms/step   matmul ${gflop.toFixed(2)} GFLOP/step, ` +
+    `${name.padEnd(nameWidth)} ${ms.toFixed(1).padStart(8)} ms/step   matmul ${gflop.toFixed(2)} GFLOP/step, ` +
       `${(gflop / (ms / 1000)).toFixed(1)} GFLOP/s over the whole step`,
   );
 }
@@ -144,7 +160,8 @@ console.log(
   `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB` +
     (wasmBytes > 0 ? ` (wasm memory ${(wasmBytes / 2 ** 20).toFixed(0)} MiB)` : ''),
 );
-const rounded = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+// Whole milliseconds, or tenths below 10 ms (the small presets' steps).
+const rounded = (xs: number[]) => xs.map((x) => x.toFixed(x < 10 ? 1 : 0)).join(', ');
 const nanda = ours.get('nanda-113') ?? [];
 if (!withPeer) console.log('PyTorch peer: not run (--no-peer)');
 else if (!peerAvailable)
@@ -162,13 +179,15 @@ else if (nanda.length > 0) {
     );
   });
 }
-const grokfast = ours.get('grokfast-97') ?? [];
-if (peerAvailable && grokfast.length > 0) {
-  const perRound = grokfast.map((x, round) => x / grokfastPeerTimes[round]);
+for (const peer of PRESET_PEERS) {
+  const mine = ours.get(peer.preset) ?? [];
+  const theirs = presetPeerTimes.get(peer.preset) ?? [];
+  if (!peerAvailable || mine.length === 0) continue;
+  const perRound = mine.map((x, round) => x / theirs[round]);
   console.log(
-    `groklab grokfast-97 rounds: ${rounded(grokfast)}; PyTorch peer (grokfast) ` +
-      `${median(grokfastPeerTimes).toFixed(1)} ms/step (rounds: ${rounded(grokfastPeerTimes)}); ` +
-      `ratio groklab / peer ${(median(grokfast) / median(grokfastPeerTimes)).toFixed(2)}, ` +
+    `groklab ${peer.preset} rounds: ${rounded(mine)}; PyTorch peer (${peer.name}) ` +
+      `${median(theirs).toFixed(1)} ms/step (rounds: ${rounded(theirs)}); ` +
+      `ratio groklab / peer ${(median(mine) / median(theirs)).toFixed(2)}, ` +
       `per round ${perRound.map((x) => x.toFixed(2)).join(', ')}`,
   );
 }
