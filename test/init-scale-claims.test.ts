@@ -187,6 +187,11 @@ describe('delay-grows-with-alpha on hand-made rows', () => {
     assert.match(c.why, /α 1 → 2, 2 → 4, 4 → 8 \(2 runs each\)/);
     assert.match(c.why, /largest\/smallest 4×/);
     assert.match(c.why, /from α 1 to α 4 median t_mem 100 → 100, t_grok 200 → 800/);
+    // Onsets are 10 steps before each crossing here: medians 190, 390, 790 over t_mem 100.
+    assert.match(
+      c.why,
+      /by the onset of the jump, t_grok_onset\/t_mem: α 1 → 1\.9, 2 → 3\.9, 4 → 7\.9 \(2 runs each\)/,
+    );
   });
 
   it('is not held when it grows less than 3×, or falls on the way', () => {

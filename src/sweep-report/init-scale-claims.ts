@@ -159,15 +159,27 @@ function delayGrowsWithAlpha(ctx: ClaimContext): ClaimCheck {
       t_grok: alphaLevels(members, (r) => stepOrBound(r.t_grok, r)),
     };
   });
+  // Where the jump starts says more than where it crosses when test accuracy creeps to the
+  // threshold: reported beside the rule, not judged.
+  const onsetLevels = groups.map((g) =>
+    alphaLevels(
+      memorized.filter((r) => g.run_ids.includes(r.run_id) && r.t_grok_onset !== null),
+      (r) => ({ value: (r.t_grok_onset as number) / Math.max(r.t_mem as number, 1), censored: false }),
+    ),
+  );
   const partsText = (i: number) => {
     const { t_mem, t_grok } = parts[i];
     if (t_mem.length < 2) return '';
     const ends = (l: AlphaLevel[]) =>
       `${levelText(l[0], formatStep)} → ${levelText(l[l.length - 1], formatStep)}`;
-    return `; from α ${fmt(t_mem[0].alpha)} to α ${fmt(t_mem[t_mem.length - 1].alpha)} median t_mem ${ends(t_mem)}, t_grok ${ends(t_grok)}`;
+    const onset =
+      onsetLevels[i].length >= 2
+        ? `; by the onset of the jump, t_grok_onset/t_mem: ${levelsText(onsetLevels[i])}`
+        : '';
+    return `; from α ${fmt(t_mem[0].alpha)} to α ${fmt(t_mem[t_mem.length - 1].alpha)} median t_mem ${ends(t_mem)}, t_grok ${ends(t_grok)}${onset}`;
   };
   const numbers = {
-    groups: groups.map((g, i) => ({ ...g, ...parts[i] })),
+    groups: groups.map((g, i) => ({ ...g, ...parts[i], onset_ratio: onsetLevels[i] })),
     growth_min: DELAY_GROWTH_MIN,
     dip_tolerance: DIP_TOLERANCE,
     min_alphas: MIN_ALPHAS,
