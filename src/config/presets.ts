@@ -211,7 +211,7 @@ export const PRESETS: Record<string, Preset> = {
   },
   'omnigrok-mnist': {
     description:
-      'Liu et al. 2022 (Omnigrok) on real MNIST: the first 1,000 training images, MLP 784-200-200-10 (ReLU), MSE on one-hot targets, AdamW lr 1e-3 wd 0.01, batch 200, initialization ×8: memorizes early, generalizes late',
+      'Liu et al. 2022 (Omnigrok) on real MNIST: the first 1,000 training images, MLP 784-200-200-10 (ReLU), MSE on one-hot targets, AdamW lr 1e-3 wd 0.01, batch 200, initialization ×8: memorizes by step 2,000, test accuracy ≥ 0.8 near step 33,000 (about 4 minutes on 2 CPU cores; the whole 100,000-step budget about 12)',
     config: {
       seed: 0,
       task: { kind: 'mnist', train_size: 1000 },
