@@ -27,6 +27,7 @@ import {
   delayRatio,
 } from '../src/sweep-report/init-scale.ts';
 import { buildSweepReport } from '../src/sweep-report/report.ts';
+import { sweepRow } from './helpers/sweep-row.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
@@ -42,46 +43,24 @@ function run(
   tGrok: number | null,
   stepsRun = 1000,
 ): SweepRunRow {
-  return {
-    run_id: id,
-    cell: 0,
-    values,
-    state: 'finished',
-    steps_budget: stepsRun,
-    steps_run: stepsRun,
-    evaluations: 50,
-    last_eval_step: stepsRun,
-    t_mem: tMem,
-    t_grok_onset: tGrok === null ? null : tGrok - 10,
-    t_grok_crossing: tGrok,
-    gap_onset: null,
-    gap_crossing: tGrok !== null && tMem !== null ? tGrok - tMem : null,
-    ratio_onset: null,
-    ratio_crossing: tGrok !== null && tMem ? tGrok / tMem : null,
-    final_train_acc: 1,
-    final_test_acc: tGrok === null ? 0.1 : 0.99,
-    final_train_loss: null,
-    final_test_loss: null,
-    final_weight_norm: null,
-    max_train_acc: 1,
-    max_test_acc: tGrok === null ? 0.1 : 0.99,
-    t_test_acc_95: null,
-    t_collapse: null,
-    final_collapse: null,
-    final_nlm_cosine: null,
-    wall_s: null,
-    weight_decay: 1,
-    loss: 'cross_entropy',
-    loss_precision: 'float32',
-    grad_filter: 'none',
-    orthogonal_grad: false,
-    fixed_norm: null,
-    task_key: '{}',
-    alike_key: '{}',
-    verdict: tGrok === null ? 'memorized-only' : 'grokked',
-    verdict_reason: null,
-    error: null,
-  };
+  return sweepRow(
+    { run_id: id, cell: 0, values, steps: stepsRun },
+    {
+      evaluations: 50,
+      t_mem: tMem,
+      t_grok_onset: tGrok === null ? null : tGrok - 10,
+      t_grok_crossing: tGrok,
+      gap_crossing: tGrok !== null && tMem !== null ? tGrok - tMem : null,
+      ratio_crossing: tGrok !== null && tMem ? tGrok / tMem : null,
+      final_train_acc: 1,
+      final_test_acc: tGrok === null ? 0.1 : 0.99,
+      max_train_acc: 1,
+      max_test_acc: tGrok === null ? 0.1 : 0.99,
+      task_key: '{}',
+      alike_key: '{}',
+      verdict: tGrok === null ? 'memorized-only' : 'grokked',
+    },
+  );
 }
 
 /** Feature data of a run whose movement reaches half its maximum `max` at checkpoint `tFeat`. */

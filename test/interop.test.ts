@@ -30,9 +30,9 @@ import { buildTask, trainFractionOf } from '../src/tasks/index.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { TINY_NANDA_TRANSFORMER, tinyGrokkingConfig } from './helpers/tiny-config.ts';
+import { assertTorch, PYTHON, SKIP_TORCH } from './helpers/torch.ts';
 
 const bin = path.resolve(import.meta.dirname, '../bin/groklab.mjs');
-const PYTHON = '/usr/bin/python3';
 const PEER = path.resolve(import.meta.dirname, 'peers/tl_logits.py');
 /**
  * groklab's engine and PyTorch sum in different orders, so float32 logits agree to rounding:
@@ -40,24 +40,12 @@ const PEER = path.resolve(import.meta.dirname, 'peers/tl_logits.py');
  * 1.2e-5 with logits up to 40 for 1 layer, 1.3e-5 with logits up to 7 for 2 layers).
  */
 const RELATIVE_TOLERANCE = 1e-5;
-const SKIP_TORCH =
-  process.env.GROKLAB_SKIP_TORCH === '1' ? 'GROKLAB_SKIP_TORCH=1: PyTorch comparison skipped' : false;
 
 const tmp = tempDirs('interop');
 
 function groklab(args: string[], cwd?: string) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Fails, saying what to install, when Debian's PyTorch is missing: a green suite means the comparison ran. */
-function assertTorch(): void {
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  assert.equal(
-    r.status,
-    0,
-    `${PYTHON} cannot import torch (${r.error?.message ?? r.stderr.trim()}): apt-get install -y python3-torch, or set GROKLAB_SKIP_TORCH=1`,
-  );
 }
 
 /** x+y mod 23, 60% of pairs; checkpoints every 50 steps (and at powers of two before). */

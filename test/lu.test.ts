@@ -28,6 +28,7 @@ import {
   SEED_FACTOR,
   writeLuSweep,
 } from './helpers/lu-sweep.ts';
+import { sweepRow } from './helpers/sweep-row.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 
 const tmpRunsDir = tempDirs('lu');
@@ -39,47 +40,10 @@ const TEST_ACC = LU_TEST_ACC;
 const TRAIN_ACC = LU_TRAIN_ACC;
 
 function row(cell: number, values: Record<string, AxisValue>, over: Partial<SweepRunRow>): SweepRunRow {
-  return {
-    run_id: `r${cell}`,
-    cell,
-    values,
-    state: 'finished',
-    steps_budget: 100,
-    steps_run: 100,
-    evaluations: 10,
-    last_eval_step: 100,
-    t_mem: null,
-    t_grok_onset: null,
-    t_grok_crossing: null,
-    gap_onset: null,
-    gap_crossing: null,
-    ratio_onset: null,
-    ratio_crossing: null,
-    final_train_acc: null,
-    final_test_acc: null,
-    final_train_loss: null,
-    final_test_loss: null,
-    final_weight_norm: null,
-    max_train_acc: null,
-    max_test_acc: null,
-    t_test_acc_95: null,
-    t_collapse: null,
-    final_collapse: null,
-    final_nlm_cosine: null,
-    wall_s: null,
-    weight_decay: 0,
-    loss: 'cross_entropy',
-    loss_precision: 'float32',
-    grad_filter: 'none',
-    orthogonal_grad: false,
-    fixed_norm: null,
-    task_key: null,
-    alike_key: null,
-    verdict: 'no-fit',
-    verdict_reason: null,
-    error: null,
-    ...over,
-  };
+  return sweepRow(
+    { run_id: `r${cell}`, cell, values, steps: 100 },
+    { weight_decay: 0, verdict: 'no-fit', ...over },
+  );
 }
 
 /** Three seeds per norm around the values above (and, with `extra`, one more axis). */

@@ -13,21 +13,9 @@ import { mseOneHot } from '../src/engine/ops.ts';
 import { noGrad } from '../src/engine/tensor.ts';
 import { buildExperiment } from '../src/experiment/build.ts';
 import { MinibatchSchedule } from '../src/train/data.ts';
+import { assertTorch, PYTHON, SKIP_TORCH } from './helpers/torch.ts';
 
-const PYTHON = '/usr/bin/python3';
 const TORCH_PEER = path.resolve(import.meta.dirname, 'peers/torch_omnigrok_check.py');
-const SKIP_TORCH =
-  process.env.GROKLAB_SKIP_TORCH === '1' ? 'GROKLAB_SKIP_TORCH=1: PyTorch comparison skipped' : false;
-
-/** Fails, saying what to install, when Debian's PyTorch is missing: a green suite means the comparison ran. */
-function assertTorch(): void {
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  assert.equal(
-    r.status,
-    0,
-    `${PYTHON} cannot import torch (${r.error?.message ?? r.stderr.trim()}): apt-get install -y python3-torch libopenblas0-pthread, or set GROKLAB_SKIP_TORCH=1`,
-  );
-}
 
 const STEPS = 30;
 

@@ -15,6 +15,7 @@ import { noGrad, type Tensor } from '../src/engine/tensor.ts';
 import { buildModel, type ModelIO, type ModelSpec, type TransformerSpec } from '../src/models/index.ts';
 import { buildTask } from '../src/tasks/index.ts';
 import { Rng } from '../src/util/rng.ts';
+import { assertTorch, PYTHON, SKIP_TORCH } from './helpers/torch.ts';
 
 const io: ModelIO = { vocabSize: 8, seqLen: 3, numClasses: 7 };
 
@@ -481,20 +482,7 @@ test("init 'nanda': every matrix N(0, 1/fan_in), embedding and positions N(0, 1/
 // ---------------------------------------------------------------------------------------------
 // Grokfast's Decoder in PyTorch (test/peers/torch_block_check.py)
 
-const PYTHON = '/usr/bin/python3';
 const TORCH_PEER = path.resolve(import.meta.dirname, 'peers/torch_block_check.py');
-const SKIP_TORCH =
-  process.env.GROKLAB_SKIP_TORCH === '1' ? 'GROKLAB_SKIP_TORCH=1: PyTorch comparison skipped' : false;
-
-/** Fails, saying what to install, when Debian's PyTorch is missing: a green suite means the comparison ran. */
-function assertTorch(): void {
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  assert.equal(
-    r.status,
-    0,
-    `${PYTHON} cannot import torch (${r.error?.message ?? r.stderr.trim()}): apt-get install -y python3-torch, or set GROKLAB_SKIP_TORCH=1`,
-  );
-}
 
 /**
  * groklab computes in float32 and the peer in float64 from the same float32 weights, so the

@@ -39,6 +39,7 @@ import { axisTitle, choosePhaseAxes, planPlots } from '../src/sweep-report/plots
 import { buildSweepReport, sweepReport } from '../src/sweep-report/report.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { writeRunFiles } from './helpers/run-files.ts';
+import { sweepRow } from './helpers/sweep-row.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 import { tinyGrokkingConfig } from './helpers/tiny-config.ts';
 
@@ -136,47 +137,15 @@ describe('fit and median math', () => {
  * softmax cross-entropy, no filter, no ⊥Grad) with the weight decay of its axis value (else 1).
  */
 function row(cell: number, values: Record<string, AxisValue>, over: Partial<SweepRunRow> = {}): SweepRunRow {
-  return {
-    run_id: `r${cell}`,
-    cell,
-    values,
-    state: 'finished',
-    steps_budget: 500,
-    steps_run: 500,
-    evaluations: 10,
-    last_eval_step: 500,
-    t_mem: null,
-    t_grok_onset: null,
-    t_grok_crossing: null,
-    gap_onset: null,
-    gap_crossing: null,
-    ratio_onset: null,
-    ratio_crossing: null,
-    final_train_acc: null,
-    final_test_acc: null,
-    final_train_loss: null,
-    final_test_loss: null,
-    final_weight_norm: null,
-    max_train_acc: null,
-    max_test_acc: null,
-    t_test_acc_95: null,
-    t_collapse: null,
-    final_collapse: null,
-    final_nlm_cosine: null,
-    wall_s: null,
-    weight_decay: typeof values[WD] === 'number' ? values[WD] : 1,
-    loss: 'cross_entropy',
-    loss_precision: 'float32',
-    grad_filter: 'none',
-    orthogonal_grad: false,
-    fixed_norm: null,
-    task_key: '{"kind":"modular","op":"add","p":31}',
-    alike_key: JSON.stringify(values),
-    verdict: null,
-    verdict_reason: null,
-    error: null,
-    ...over,
-  };
+  return sweepRow(
+    { run_id: `r${cell}`, cell, values },
+    {
+      weight_decay: typeof values[WD] === 'number' ? values[WD] : 1,
+      task_key: '{"kind":"modular","op":"add","p":31}',
+      alike_key: JSON.stringify(values),
+      ...over,
+    },
+  );
 }
 
 /** A finished run that memorized at t_mem and (unless tGrok is null) first crossed at tGrok. */
