@@ -17,6 +17,7 @@ import {
   featureOnset,
   measureRunFeatures,
   measureSweepFeatures,
+  movementAfterMemorization,
   type RunFeatureMovement,
 } from '../src/sweep-report/feature-movement.ts';
 import type { SweepAxis, SweepRunRow } from '../src/sweep-report/gather.ts';
@@ -107,6 +108,26 @@ describe('the pieces, by hand', () => {
       t_feat: null,
     });
     assert.deepEqual(featureOnset([], []), { max_movement: null, t_feat: null });
+  });
+
+  it('the movement after memorization: the further rise from t_mem and where half of it is done', () => {
+    // The α = 8 shape: most movement while memorizing (to 0.32 by t_mem 2000), flat, then a second rise.
+    const steps = [0, 1000, 2000, 6000, 8000, 14000, 26000, 36000];
+    const movement = [0, 0.3, 0.32, 0.326, 0.336, 0.395, 0.455, 0.46];
+    const after = movementAfterMemorization(steps, movement, 2000);
+    assert.equal(after.at_mem, 0.32);
+    assert.ok(Math.abs((after.rise ?? 0) - 0.14) < 1e-12, String(after.rise));
+    assert.equal(after.t_feat_after, 14000, 'half of the rise (0.39) is done at 14000, not 8000');
+    // t_mem between checkpoints starts from the last one before it; a small rise has no half step.
+    assert.equal(movementAfterMemorization(steps, movement, 1500).at_mem, 0.3);
+    const flat = movementAfterMemorization([0, 100, 200], [0, 0.4, 0.41], 100);
+    assert.equal(flat.t_feat_after, null);
+    assert.ok(Math.abs((flat.rise ?? 0) - 0.01) < 1e-12);
+    assert.deepEqual(movementAfterMemorization([0, 100], [null, 0.2], 0), {
+      at_mem: null,
+      rise: null,
+      t_feat_after: null,
+    });
   });
 
   it('finds the first checkpoint at or after a step', () => {

@@ -50,6 +50,30 @@ export function featureOnset(
   return { max_movement: max, t_feat: steps[i] };
 }
 
+/**
+ * The movement after memorization: much of it can happen while the network memorizes, and the lazy →
+ * rich picture is about what comes after. From the last checkpoint at or before t_mem (`at_mem`), the
+ * further rise to the largest later movement, and the first checkpoint after t_mem where half of that
+ * rise is done (null when the rise is below `minRise`, or nothing is known at t_mem).
+ */
+export function movementAfterMemorization(
+  steps: readonly number[],
+  movement: ReadonlyArray<number | null>,
+  tMem: number,
+  minRise: number = FEATURE_MOVEMENT_MIN,
+): { at_mem: number | null; rise: number | null; t_feat_after: number | null } {
+  let start = -1;
+  for (let i = 0; i < steps.length && steps[i] <= tMem; i++) if (movement[i] !== null) start = i;
+  if (start === -1) return { at_mem: null, rise: null, t_feat_after: null };
+  const atMem = movement[start] as number;
+  let max = atMem;
+  for (let i = start + 1; i < steps.length; i++) max = Math.max(max, movement[i] ?? max);
+  const rise = max - atMem;
+  if (rise < minRise) return { at_mem: atMem, rise, t_feat_after: null };
+  const i = movement.findIndex((m, j) => j > start && m !== null && m >= atMem + rise / 2);
+  return { at_mem: atMem, rise, t_feat_after: steps[i] };
+}
+
 function unmeasured(runId: string, error: string): RunFeatureMovement {
   const none = { layer: null, examples: 0, steps: [], movement: [], max_movement: null, t_feat: null };
   return { run_id: runId, ...none, error };

@@ -356,7 +356,7 @@ export function formatMarkdown(t: ReportText): string {
     ...(t.initScale
       ? [
           '- **t_grok/t_mem** (α table): the delay ratio; "≥" where test accuracy never crossed, from the steps trained.',
-          `- **max 1−CKA**: the largest movement of the last hidden layer's features from step 0 (1 − linear CKA, on up to ${FEATURE_PROBE_EXAMPLES} test examples) over the run's checkpoints; **t_feat**: the first checkpoint where it reached half that ("never" when the maximum is below ${FEATURE_MOVEMENT_MIN}); **grok ckpt**: the first checkpoint at or after t_grok.`,
+          `- **max 1−CKA**: the largest movement of the last hidden layer's features from step 0 (1 − linear CKA, on up to ${FEATURE_PROBE_EXAMPLES} test examples) over the run's checkpoints; **t_feat**: the first checkpoint where it reached half that ("never" when the maximum is below ${FEATURE_MOVEMENT_MIN}); **grok ckpt**: the first checkpoint at or after t_grok; **rise after t_mem**: how much further the features moved after memorizing (from the last checkpoint at or before t_mem to the largest later movement), **its half at**: the first checkpoint where half of that rise was done ("small" below ${FEATURE_MOVEMENT_MIN}).`,
         ]
       : []),
     '- **Medians over seeds** are censored: a run that never reached the threshold counts as later than every run that did, so the median is shown only where at least half the runs got there.',

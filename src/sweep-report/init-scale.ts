@@ -7,7 +7,7 @@
  */
 import { formatStep } from '../measures/index.ts';
 import { fmt, isDone, numericValue } from './claim-check.ts';
-import type { RunFeatureMovement } from './feature-movement.ts';
+import { movementAfterMemorization, type RunFeatureMovement } from './feature-movement.ts';
 import { boundedMedian, type MaybeCensored } from './fit.ts';
 import { SEED_AXIS, type SweepRunRow } from './gather.ts';
 
@@ -36,6 +36,10 @@ export interface InitScaleRun {
   grok_checkpoint: number | null;
   /** t_feat ≤ grok_checkpoint; null when the run did not generalize or has no feature data. */
   feat_by_grok: boolean | null;
+  /** Further movement after t_mem (movementAfterMemorization); null without t_mem or feature data. */
+  rise_after_mem: number | null;
+  /** First checkpoint after t_mem with half of that rise done; null when it is small (or unknown). */
+  t_feat_after_mem: number | null;
   /** Why there is no feature movement for this run. */
   feature_error: string | null;
 }
@@ -77,6 +81,8 @@ export function initScaleRuns(
     const tFeat = measured ? f.t_feat : null;
     const grokCheckpoint =
       measured && r.t_grok_crossing !== null ? checkpointAtOrAfter(f.steps, r.t_grok_crossing) : null;
+    const after =
+      measured && r.t_mem !== null ? movementAfterMemorization(f.steps, f.movement, r.t_mem) : null;
     return [
       {
         run_id: r.run_id,
@@ -93,6 +99,8 @@ export function initScaleRuns(
         t_feat: tFeat,
         grok_checkpoint: grokCheckpoint,
         feat_by_grok: grokCheckpoint === null ? null : tFeat !== null && tFeat <= grokCheckpoint,
+        rise_after_mem: after?.rise ?? null,
+        t_feat_after_mem: after?.t_feat_after ?? null,
         feature_error: f === undefined ? 'not measured' : f.error,
       },
     ];
@@ -173,6 +181,8 @@ export function initScaleTable(runs: readonly InitScaleRun[]): { header: string[
     't_feat',
     'grok ckpt',
     't_feat ≤ it',
+    'rise after t_mem',
+    'its half at',
     'verdict',
   ];
   const yesNo = (b: boolean | null) => (b === null ? '—' : b ? 'yes' : 'no');
@@ -187,6 +197,8 @@ export function initScaleTable(runs: readonly InitScaleRun[]): { header: string[
     r.max_movement === null ? '—' : r.t_feat === null ? 'never' : formatStep(r.t_feat),
     formatStep(r.grok_checkpoint),
     yesNo(r.feat_by_grok),
+    r.rise_after_mem === null ? '—' : r.rise_after_mem.toFixed(3),
+    r.rise_after_mem === null ? '—' : r.t_feat_after_mem === null ? 'small' : formatStep(r.t_feat_after_mem),
     r.verdict ?? '—',
   ]);
   return { header, body };
