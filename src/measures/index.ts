@@ -29,6 +29,7 @@ export {
 export { baselineFromFraction, baselineFromHint, baselineFromTask, type TaskHint } from './baseline.ts';
 export type { ColumnOverrides } from './columns.ts';
 export { formatReport, formatStep, formatTable } from './format.ts';
+export { median } from './smooth.ts';
 export { COLLAPSE_HIGH, LATE_EVALUATIONS } from './stability.ts';
 export { MNIST_GROK_THRESHOLD, taskGrokThreshold } from './thresholds.ts';
 export * from './types.ts';

@@ -5,7 +5,7 @@
 import { formatStep } from '../measures/index.ts';
 import type { AxisValue } from '../sweep/manifest.ts';
 import { VARIANT_AXIS } from '../sweep/variants.ts';
-import { alignColumns } from '../util/text-table.ts';
+import { alignColumns, markdownTable } from '../util/text-table.ts';
 import type { ClaimCheck } from './claims.ts';
 import { FEATURE_MOVEMENT_MIN, FEATURE_PROBE_EXAMPLES } from './feature-movement.ts';
 import type { SweepAxis, SweepCellRow, SweepRunRow } from './gather.ts';
@@ -219,13 +219,6 @@ const tableArgs = (t: { header: string[]; body: string[][] }): [string[], string
 
 function plainTable(header: string[], body: string[][]): string {
   return `${alignColumns(header, body).join('\n')}\n`;
-}
-
-function markdownTable(header: string[], body: string[][]): string {
-  const esc = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
-  const lines = [`| ${header.map(esc).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
-  for (const r of body) lines.push(`| ${r.map(esc).join(' | ')} |`);
-  return `${lines.join('\n')}\n`;
 }
 
 export interface ReportText {

@@ -1,5 +1,5 @@
 /** The LU reading (lu.ts) as text: a section of report.md and lines for the terminal. */
-import { alignColumns } from '../util/text-table.ts';
+import { alignColumns, markdownTable } from '../util/text-table.ts';
 import { fmt } from './claim-check.ts';
 import { FIXED_NORM_AXIS, type LuCurve, type LuResult } from './lu.ts';
 
@@ -34,13 +34,6 @@ function table(lu: LuResult): { header: string[]; body: string[][] } {
     ]),
   );
   return { header, body };
-}
-
-function markdownTable(header: string[], body: string[][]): string {
-  const esc = (s: string) => s.replaceAll('|', '\\|');
-  const lines = [`| ${header.map(esc).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
-  for (const r of body) lines.push(`| ${r.map(esc).join(' | ')} |`);
-  return `${lines.join('\n')}\n`;
 }
 
 const WHAT = `Final values of each run (its last evaluation), median over seeds, against \`${FIXED_NORM_AXIS}\`.`;

@@ -8,6 +8,7 @@
  * evaluation of the run, not the best one over training: the model as constrained training leaves
  * it). Only finished runs count. Sweeps with other non-seed axes get one curve per setting of them.
  */
+import { median } from '../measures/index.ts';
 import type { AxisValue } from '../sweep/manifest.ts';
 import { fmt, groupLabel, isDone } from './claim-check.ts';
 import { SEED_AXIS, type SweepAxis, type SweepRunRow } from './gather.ts';
@@ -73,12 +74,6 @@ export interface LuRunPoint {
   test_loss: number;
   train_acc: number | null;
   test_acc: number | null;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function medianOrNull(values: ReadonlyArray<number | null>): number | null {

@@ -15,3 +15,11 @@ export function alignColumns(
       .trimEnd(),
   );
 }
+
+/** A markdown table, one line per row; `|` in a cell is escaped and a line break becomes a space. */
+export function markdownTable(header: readonly string[], body: readonly (readonly string[])[]): string {
+  const esc = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+  const lines = [`| ${header.map(esc).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const r of body) lines.push(`| ${r.map(esc).join(' | ')} |`);
+  return `${lines.join('\n')}\n`;
+}
