@@ -7,7 +7,10 @@
 // see the same machine load; the ratios of their medians are the figures to compare.
 // The load average before and after is printed: on a shared machine it says how much to trust them.
 // First, command start-up: `groklab --help` and `groklab presets` (bench/cli-startup.ts).
+// Last, the lab (bench/lab.ts): the demo and nanda-113 trained to their target in a headless
+// Chromium tab and by `groklab train`, one after the other (about 12 minutes; --no-lab skips it).
 //   npm run bench -- [--steps 20] [--rounds 3] [--presets nanda-113,omnigrok-mnist] [--no-peer] [--no-cli]
+//                    [--no-lab | --lab-only] [--lab-presets demo,nanda-113]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +24,7 @@ import { buildExperiment } from '../src/experiment/build.ts';
 import { median } from '../src/measures/smooth.ts';
 import type { Trainer } from '../src/train/trainer.ts';
 import { benchCliStartup } from './cli-startup.ts';
+import { benchLab, formatLabRows } from './lab.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -32,6 +36,13 @@ const rounds = Number(option('rounds', '3'));
 const presets = option('presets', 'nanda-113,power-97,mlp-97,demo,grokfast-97,omnigrok-mnist').split(',');
 const withPeer = !args.includes('--no-peer');
 const withCli = !args.includes('--no-cli');
+const labOnly = args.includes('--lab-only');
+const withLab = labOnly || !args.includes('--no-lab');
+const labPresets = option('lab-presets', 'demo,nanda-113').split(',');
+
+async function runLabBench(): Promise<void> {
+  for (const line of formatLabRows(await benchLab(labPresets, (l) => console.log(l)))) console.log(line);
+}
 
 function trainerFor(name: string): Trainer {
   return buildExperiment(parseRunConfig(PRESETS[name].config)).createTrainer();
@@ -118,6 +129,11 @@ console.log(
   `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}, ` +
     `kernels ${kernels.name}, ${kernels.threads} thread(s)`,
 );
+if (labOnly) {
+  await runLabBench();
+  console.log(`load average after: ${loadAverage()}`);
+  process.exit(0);
+}
 if (withCli) benchCliStartup(10);
 console.log(
   `median over ${rounds} round(s) of the median of ${steps} training steps (after 3 warm-up steps)`,
@@ -191,4 +207,5 @@ for (const peer of PRESET_PEERS) {
       `per round ${perRound.map((x) => x.toFixed(2)).join(', ')}`,
   );
 }
+if (withLab) await runLabBench();
 console.log(`load average after: ${loadAverage()}`);

@@ -6,6 +6,8 @@
  *   src/kernels/*.wasm   → dist/kernels/ (the committed kernel builds)
  *   src/engine/*.mjs     → dist/engine/ (the thread-pool worker, plain JavaScript already)
  *   web/dashboard        → dist/dashboard/ (the built UI that `groklab serve` serves)
+ *   web/lab              → dist/lab/ (the lab: static files that train in a browser tab;
+ *                          `groklab serve` serves them at /lab)
  *
  * Everything is written to dist.tmp and renamed into place at the end, so a command started
  * during a build runs the previous complete dist, never half of a new one.
@@ -14,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DASHBOARD_DIST, ensureDashboardBuilt } from '../web/dashboard/build.ts';
+import { buildLab } from '../web/lab/build.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
@@ -34,6 +37,7 @@ copyMatching(path.join(root, 'src/kernels'), path.join(staging, 'kernels'), /\.w
 copyMatching(path.join(root, 'src/engine'), path.join(staging, 'engine'), /\.mjs$/);
 await ensureDashboardBuilt({ log: (line) => console.log(line) });
 fs.cpSync(DASHBOARD_DIST, path.join(staging, 'dashboard'), { recursive: true });
+await buildLab(path.join(staging, 'lab'));
 
 const old = `${dist}.old`;
 fs.rmSync(old, { recursive: true, force: true });

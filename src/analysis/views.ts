@@ -35,6 +35,24 @@ function product(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: numbe
 }
 
 /**
+ * The embedding as functions of Z_p: the learned table's first p rows, or for one-hot inputs the
+ * first layer's rows of each operand position. The '=' and operator tokens have their own rows;
+ * only the operand positions carry a function of Z_p.
+ */
+export function embeddingView(
+  model: Model,
+  p: number,
+  operandPositions?: readonly number[],
+): ZpMatrix[] {
+  const { io } = model;
+  const table = model.roles().input.table;
+  const width = table.shape[1];
+  if (model.roles().input.kind !== 'one-hot') return [rowsOver(table.data, p, width)];
+  const operands = operandPositions ?? Array.from({ length: Math.max(1, io.seqLen - 1) }, (_, t) => t);
+  return operands.map((t) => rowsOver(table.data, p, width, t * io.vocabSize));
+}
+
+/**
  * The matrices of each view of the model (several are pooled: their energies add), for a task over Z_p.
  * `operandPositions`: where x and y sit in each sequence (the task's; default every position but the last).
  */
@@ -51,13 +69,9 @@ export function fourierViews(
   const unembedding = [columnsOver(unembed.data, unembed.shape[0], classes, p)];
   const table = roles.input.table;
   const width = table.shape[1];
-  // The '=' and operator tokens have their own rows; only the operand positions carry a function of Z_p.
   const operands = operandPositions ?? Array.from({ length: Math.max(1, io.seqLen - 1) }, (_, t) => t);
-  if (roles.input.kind === 'one-hot') {
-    const embedding = operands.map((t) => rowsOver(table.data, p, width, t * io.vocabSize));
-    return { embedding, unembedding };
-  }
-  const embedding = [rowsOver(table.data, p, width)];
+  const embedding = embeddingView(model, p, operands);
+  if (roles.input.kind === 'one-hot') return { embedding, unembedding };
   const embedP = f64(table.data).subarray(0, p * width);
   const first = roles.blocks[0];
   const last = roles.blocks[roles.blocks.length - 1];

@@ -124,14 +124,39 @@ async function dashboardFolder(
   }
 }
 
+/** The lab prebuilt into the package: dist/lab beside the compiled dist/cli. */
+const PACKAGED_LAB = fileURLToPath(new URL('../lab/', import.meta.url));
+/** From the TypeScript sources: the checkout's dist/lab, which `npm run build` and `npm run build:lab` write. */
+const CHECKOUT_LAB = fileURLToPath(new URL('../../dist/lab/', import.meta.url));
+
+/** The folder of the built lab; from the sources it is built when missing (esbuild, a dev dependency). */
+async function labFolder(log: (line: string) => void): Promise<string | null> {
+  for (const dir of [PACKAGED_LAB, CHECKOUT_LAB]) {
+    if (fs.existsSync(path.join(dir, 'index.html'))) return dir;
+  }
+  try {
+    const builder = new URL('../../web/lab/build.ts', import.meta.url).href;
+    const { buildLab } = (await import(builder)) as { buildLab(outdir?: string): Promise<{ ms: number }> };
+    log('building the lab (web/lab → dist/lab)…');
+    const built = await buildLab(CHECKOUT_LAB);
+    log(`built the lab in ${(built.ms / 1000).toFixed(1)} s`);
+    return CHECKOUT_LAB;
+  } catch (err) {
+    log(`warning: cannot build the lab (${(err as Error).message.split('\n')[0]}); /lab says how to build it`);
+    return null;
+  }
+}
+
 /** Starts the server with the UI built if needed; UsageError for binding problems. */
 export async function serveDashboard(
   settings: ServeSettings,
   options: { rebuild?: boolean; build?: boolean; log?: (line: string) => void } = {},
 ): Promise<DashboardServer> {
-  const staticDir = await dashboardFolder(options, options.log ?? (() => {}));
+  const log = options.log ?? (() => {});
+  const staticDir = await dashboardFolder(options, log);
+  const labDir = await labFolder(log);
   try {
-    return await startDashboardServer({ ...settings, staticDir });
+    return await startDashboardServer({ ...settings, staticDir, labDir });
   } catch (err) {
     throw bindProblem(err as NodeJS.ErrnoException, settings) ?? err;
   }
@@ -141,7 +166,7 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description(
-      'live dashboard of the runs in DIR: run list, learning curves that update while training, comparisons, sweep phase diagrams, analysis',
+      'live dashboard of the runs in DIR (run list, learning curves that update while training, comparisons, sweep phase diagrams, analysis), and the lab at /lab, which trains in the browser tab',
     )
     .argument('[dir]', 'runs directory (default: env GROKLAB_RUNS or ./runs)')
     .option('--port <n>', `port to listen on (0: any free port)`, String(DEFAULT_PORT))
@@ -162,6 +187,7 @@ export function registerServe(program: Command): void {
       }
       const server = await serveDashboard(settings, { rebuild: opts.rebuild, build: opts.build, log });
       process.stdout.write(`groklab dashboard: ${server.url}  (runs in ${server.runsDir}; Ctrl-C to stop)\n`);
+      process.stdout.write(`groklab lab:       ${server.url}lab/  (trains in the browser tab)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyOverrides, parseOverrides } from '../config/overrides.ts';
-import { PRESETS } from '../config/presets.ts';
+import { PRESETS, presetRunConfig } from '../config/presets.ts';
 import {
   describeStopRule,
   RunDiverged,
@@ -104,10 +104,7 @@ function baseConfig(opts: TrainOptions): Record<string, unknown> {
   const names = Object.keys(PRESETS).join(', ');
   if (opts.preset === undefined)
     throw new UsageError({ field: '--preset', message: `required; one of ${names}` });
-  const preset = PRESETS[opts.preset];
-  if (!preset)
-    throw new UsageError({ field: '--preset', message: `unknown preset "${opts.preset}"; one of ${names}` });
-  return { preset: opts.preset, ...structuredClone(preset.config) } as Record<string, unknown>;
+  return presetRunConfig(opts.preset);
 }
 
 function parseStep(value: string): number {

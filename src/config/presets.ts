@@ -1,3 +1,4 @@
+import { UsageError } from '../util/errors.ts';
 import type { RunConfigInput } from './schema.ts';
 
 export interface Preset {
@@ -230,3 +231,15 @@ export const PRESETS: Record<string, Preset> = {
     },
   },
 };
+
+/**
+ * The run config `groklab train --preset <name>` starts from (before any --set): the preset's config
+ * with its name. Unknown names are a UsageError naming the field and the presets there are.
+ */
+export function presetRunConfig(name: string, field = '--preset'): Record<string, unknown> {
+  const preset = PRESETS[name];
+  if (!preset) {
+    throw new UsageError({ field, message: `unknown preset "${name}"; one of ${Object.keys(PRESETS).join(', ')}` });
+  }
+  return { preset: name, ...structuredClone(preset.config) } as Record<string, unknown>;
+}

@@ -13,6 +13,8 @@
  *   GET /api/sweeps/:name           a sweep's cells with each run's state, t_grok, accuracy, verdict
  *   GET /, /runs/:id, /compare, /sweeps, /sweeps/:name    the dashboard page (client-side routes)
  *   GET /assets/...                 the built dashboard's files
+ *   GET /lab/...                    the lab (web/lab, built into dist/lab), cross-origin isolated so
+ *                                   that it trains with threads
  *
  * Ids and names are checked with validateRunId / validateSweepName (400) and resolved inside the
  * runs directory only (src/server/paths.ts; 404 otherwise). Error bodies never hold file contents.
@@ -31,13 +33,15 @@ import type { RunCatalog } from './run-catalog.ts';
 import { feedRun, parseFeedStart } from './run-events.ts';
 import { RunListFeed } from './run-list-feed.ts';
 import { SSE_HEADERS, type SseChannel, sseStream } from './sse.ts';
-import type { StaticFile } from './static-files.ts';
+import { ISOLATION_HEADERS, type StaticFile } from './static-files.ts';
 import { MIN_POINTS, thinMetrics } from './thin-metrics.ts';
 
 export interface AppOptions {
   catalog: RunCatalog;
   /** The built dashboard by URL path; empty when it is not built (a page says how to build it). */
   staticFiles: Map<string, StaticFile>;
+  /** The built lab by URL path below /lab; empty when it is not built. */
+  labFiles?: Map<string, StaticFile>;
   /** Host names the Host header may carry (DNS-rebinding guard for a loopback server); null: any. */
   allowedHosts: Set<string> | null;
   pollMs: number;
@@ -70,6 +74,10 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy':
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 };
+
+const LAB_NOT_BUILT_PAGE = `<!doctype html><meta charset="utf-8"><title>groklab lab</title>
+<h1>The lab is not built</h1>
+<p>Build it with <code>npm run build:lab</code> (needs the dev dependencies: <code>npm install</code>), then restart <code>groklab serve</code>.</p>`;
 
 const NOT_BUILT_PAGE = `<!doctype html><meta charset="utf-8"><title>groklab dashboard</title>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
@@ -205,6 +213,22 @@ export function createApp(options: AppOptions): { app: Hono; state: AppState } {
   });
 
   app.all('/api/*', (c) => c.json({ error: 'no such API endpoint' } satisfies ApiError, 404));
+
+  app.get('/lab', (c) => c.redirect('/lab/', 301));
+  app.get('/lab/*', (c) => {
+    const rest = new URL(c.req.url).pathname.slice('/lab'.length);
+    const file = options.labFiles?.get(rest === '/' ? '/index.html' : rest);
+    if (!file) {
+      return options.labFiles?.size
+        ? c.html(errorPage(404, 'There is nothing at this address.'), 404)
+        : c.html(LAB_NOT_BUILT_PAGE, 503);
+    }
+    return c.body(file.body as Uint8Array<ArrayBuffer>, 200, {
+      ...ISOLATION_HEADERS,
+      'Content-Type': file.type,
+      'Cache-Control': 'no-cache',
+    });
+  });
 
   app.get('*', (c) => {
     // The raw path, not a decoded one: static files are looked up by exact URL.

@@ -21,6 +21,8 @@ export interface DashboardServerOptions {
   port?: number;
   /** The built dashboard (web/dashboard/dist); null or missing: the API only, and a page saying how to build it. */
   staticDir?: string | null;
+  /** The built lab (dist/lab), served at /lab; null or missing: /lab says how to build it. */
+  labDir?: string | null;
   /** How often a run's feed polls besides fs.watch (ms, default 1000). */
   pollMs?: number;
   /** How often the run list is re-read while someone watches it (ms, default 2000). */
@@ -68,6 +70,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const { app, state } = createApp({
     catalog,
     staticFiles: loadStaticFiles(options.staticDir ?? null),
+    labFiles: loadStaticFiles(options.labDir ?? null),
     // A page on another site could point a host name at 127.0.0.1 and read the API (DNS rebinding);
     // a loopback server therefore answers only requests addressed to a loopback name.
     allowedHosts: loopback ? new Set([...LOOPBACK, host.toLowerCase()]) : null,

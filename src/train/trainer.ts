@@ -188,7 +188,7 @@ export class Trainer {
       if (hooks.onStep?.(this.step)) return 'interrupted';
       // Let timers, signals and output streams run during long CPU-bound training.
       if (performance.now() - lastYield > 50) {
-        await new Promise((resolve) => setImmediate(resolve));
+        await yieldToEventLoop();
         lastYield = performance.now();
       }
     }
@@ -326,6 +326,22 @@ export class Trainer {
       return { loss: loss / examples.count, acc: correct / examples.count, zeroLossRows };
     });
   }
+}
+
+/**
+ * Lets timers, messages and signals run: setImmediate on Node; a MessageChannel round trip in a
+ * browser or Web Worker, where setTimeout(0) is clamped to 4 ms once nested.
+ */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
 
 /** The loss a train spec trains on: as an op (training) and as a score (evaluation). */
