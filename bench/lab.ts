@@ -91,7 +91,8 @@ export async function benchLab(presets: string[], log: (line: string) => void): 
               if (elapsed === null && run.records.some((r) => r.test_acc >= (goal as number)))
                 elapsed = (performance.now() - t0) / 1000;
               if (run.state === 'failed') throw new Error(run.message);
-              if (run.state === 'finished') return { records: run.records, kernels: run.kernels ?? '', elapsed };
+              if (run.state === 'finished')
+                return { records: run.records, kernels: run.kernels ?? '', elapsed };
             }
           },
           [config, target] as const,

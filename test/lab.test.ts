@@ -30,8 +30,31 @@ const tmp = tempDirs('lab');
 const TINY_TRANSFORMER = {
   seed: 7,
   task: { kind: 'modular', op: 'add', p: 23, train_fraction: 0.5 },
-  model: { kind: 'transformer', layers: 1, d_model: 32, heads: 2, d_mlp: 64, activation: 'gelu', layernorm: 'pre' },
-  train: { optimizer: 'adamw', lr: 1e-2, weight_decay: 1, warmup_steps: 2, batch_size: 64, steps: 120 },
+  model: {
+    kind: 'transformer',
+    layers: 1,
+    d_model: 32,
+    heads: 2,
+    d_mlp: 64,
+    activation: 'gelu',
+    layernorm: 'pre',
+    init_scale: 1,
+  },
+  train: {
+    optimizer: 'adamw',
+    lr: 1e-2,
+    weight_decay: 1,
+    beta1: 0.9,
+    beta2: 0.98,
+    eps: 1e-8,
+    momentum: 0,
+    warmup_steps: 2,
+    batch_size: 64,
+    loss: 'cross_entropy',
+    stop_test_acc: null,
+    stop_patience: 1,
+    steps: 120,
+  },
   eval: { every: 20, log_points_per_decade: 10, checkpoint_every: 50 },
 };
 
@@ -44,7 +67,9 @@ function cliRecords(runsDir: string, id: string): EvalRecord[] {
   return openRun(runsDir, id).readMetrics().records as unknown as EvalRecord[];
 }
 
-describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1: headless Chromium test skipped' : false }, () => {
+describe('the lab in headless Chromium', {
+  skip: skip ? 'GROKLAB_SKIP_BROWSER=1: headless Chromium test skipped' : false,
+}, () => {
   let server: LabServer;
   let browser: Browser;
   let page: Page;
@@ -81,7 +106,8 @@ describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1:
 
   const waitForState = async (id: string, states: string[], timeout = 180_000) => {
     await page.waitForFunction(
-      ([runId, wanted]) => (wanted as string[]).includes(window.groklabLab?.runs.get(runId as string)?.state ?? ''),
+      ([runId, wanted]) =>
+        (wanted as string[]).includes(window.groklabLab?.runs.get(runId as string)?.state ?? ''),
       [id, states] as const,
       { timeout, polling: 100 },
     );
@@ -99,7 +125,9 @@ describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1:
       return made.id;
     }, config);
 
-  test('the demo groks in the tab, the page says grokked, and its metrics equal groklab train’s bit for bit', { timeout: 300_000 }, async (t) => {
+  test('the demo groks in the tab, the page says grokked, and its metrics equal groklab train’s bit for bit', {
+    timeout: 300_000,
+  }, async (t) => {
     const before = (await page.evaluate(() => window.groklabLab?.runs.getSnapshot().length)) ?? 0;
     await page.getByTestId('train-button').click();
     await page.waitForFunction((n) => (window.groklabLab?.runs.getSnapshot().length ?? 0) > n, before);
@@ -112,7 +140,11 @@ describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1:
     assert.equal(run.detect?.verdict.label, 'grokked');
     assert.match(run.kernels ?? '', /^wasm-fma/, 'the tab trains with the wasm kernels');
     if ((await page.evaluate(() => navigator.hardwareConcurrency)) > 1) {
-      assert.match(run.kernels ?? '', /2 threads|[3-8] threads/, 'a cross-origin isolated tab trains with threads');
+      assert.match(
+        run.kernels ?? '',
+        /2 threads|[3-8] threads/,
+        'a cross-origin isolated tab trains with threads',
+      );
     }
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -124,7 +156,11 @@ describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1:
     t.diagnostic(`demo: tab ${tabSeconds.toFixed(1)} s (${run.kernels}), node ${nodeSeconds.toFixed(1)} s`);
     const cli = cliRecords(runsDir, 'cli-demo');
     assert.equal(run.records.length, cli.length);
-    assert.deepEqual(withoutWall(run.records), withoutWall(cli), 'the tab and the CLI give different metrics');
+    assert.deepEqual(
+      withoutWall(run.records),
+      withoutWall(cli),
+      'the tab and the CLI give different metrics',
+    );
     assert.deepEqual(run.checkpoints, openRun(runsDir, 'cli-demo').listCheckpoints());
 
     // The exported zip is a run folder: `groklab detect` reads it and gives the page's verdict.
@@ -139,12 +175,17 @@ describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1:
     fs.writeFileSync(zip, Buffer.from(zipBase64, 'base64'));
     const detect = spawnSync(process.execPath, [bin, 'detect', zip, '--json'], { encoding: 'utf8' });
     assert.equal(detect.status, 0, detect.stderr);
-    const fromCli = JSON.parse(detect.stdout) as { verdict: { label: string }; measures: { t_grok_crossing: number | null } };
+    const [fromCli] = JSON.parse(detect.stdout) as Array<{
+      verdict: { label: string };
+      measures: { t_grok_crossing: number | null };
+    }>;
     assert.equal(fromCli.verdict.label, run.detect?.verdict.label);
     assert.equal(fromCli.measures.t_grok_crossing, run.detect?.measures.t_grok_crossing);
   });
 
-  test('a small transformer on minibatches gives groklab train’s metrics bit for bit', { timeout: 120_000 }, async () => {
+  test('a small transformer on minibatches gives groklab train’s metrics bit for bit', {
+    timeout: 120_000,
+  }, async () => {
     const id = await trainInPage(TINY_TRANSFORMER);
     const run = await waitForState(id, ['finished', 'failed']);
     assert.equal(run.state, 'finished', run.message);
@@ -153,7 +194,9 @@ describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1:
     assert.deepEqual(withoutWall(run.records), withoutWall(cliRecords(runsDir, 'tiny')));
   });
 
-  test('pause, resume and a mid-run weight-decay change give what groklab resume --set gives', { timeout: 300_000 }, async () => {
+  test('pause, resume and a mid-run weight-decay change give what groklab resume --set gives', {
+    timeout: 300_000,
+  }, async () => {
     const config = applyOverrides(presetRunConfig('demo'), [
       { key: 'train.weight_decay', value: 0 },
       { key: 'train.steps', value: 1500 },
@@ -167,12 +210,22 @@ describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1:
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal((await runOf(id)).step, paused.step, 'a paused run does not train');
     await page.evaluate((runId) => window.groklabLab?.runs.resume(runId), id);
-    await page.waitForFunction(([runId, s]) => (window.groklabLab?.runs.get(runId as string)?.step ?? 0) > (s as number) + 100, [id, paused.step] as const);
+    await page.waitForFunction(
+      ([runId, s]) => (window.groklabLab?.runs.get(runId as string)?.step ?? 0) > (s as number) + 100,
+      [id, paused.step] as const,
+    );
     const change: Override[] = [{ key: 'train.weight_decay', value: 1 }];
-    await page.evaluate(([runId, o]) => window.groklabLab?.runs.change(runId as string, o as Override[]), [id, change] as const);
+    await page.evaluate(([runId, o]) => window.groklabLab?.runs.change(runId as string, o as Override[]), [
+      id,
+      change,
+    ] as const);
     const run = await waitForState(id, ['finished', 'failed']);
     assert.equal(run.state, 'finished', run.message);
-    const lineage = (run.config?.lineage ?? []) as Array<{ from_run: string; from_step: number; overrides: Record<string, unknown> }>;
+    const lineage = (run.config?.lineage ?? []) as Array<{
+      from_run: string;
+      from_step: number;
+      overrides: Record<string, unknown>;
+    }>;
     assert.equal(lineage.length, 1, 'the change is recorded in the lineage, once');
     assert.equal(lineage[0].from_run, id);
     assert.deepEqual(lineage[0].overrides, { 'train.weight_decay': 1 });
@@ -181,7 +234,9 @@ describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1:
 
     // The CLI: train to the step the change was made at, then resume with the same setting.
     const runsDir = tmp();
-    await startRun(runsDir, applyOverrides(config, [{ key: 'train.steps', value: changedAt }]), { id: 'cli' });
+    await startRun(runsDir, applyOverrides(config, [{ key: 'train.steps', value: changedAt }]), {
+      id: 'cli',
+    });
     await resumeRun(runsDir, 'cli', {
       overrides: [...change, { key: 'train.steps', value: 1500 }],
     });
@@ -196,17 +251,35 @@ describe('the lab in headless Chromium', { skip: skip ? 'GROKLAB_SKIP_BROWSER=1:
     await problem.waitFor();
     assert.match((await problem.textContent()) ?? '', /train\.lr/);
     assert.equal(await page.getByTestId('train-button').isDisabled(), true);
-    assert.equal(await page.evaluate(() => window.groklabLab?.runs.getSnapshot().length), count, 'nothing was created');
-    const refused = await page.evaluate(() => window.groklabLab?.runs.create({ task: { kind: 'modular', op: 'pow', p: 47 } }));
-    assert.ok(refused !== undefined && 'problems' in refused && refused.problems.some((p) => p.field.startsWith('task')));
+    assert.equal(
+      await page.evaluate(() => window.groklabLab?.runs.getSnapshot().length),
+      count,
+      'nothing was created',
+    );
+    const refused = await page.evaluate(() =>
+      window.groklabLab?.runs.create({ task: { kind: 'modular', op: 'pow', p: 47 } }),
+    );
+    assert.ok(
+      refused !== undefined &&
+        'problems' in refused &&
+        refused.problems.some((p) => p.field.startsWith('task')),
+    );
   });
 
   test('runs and their verdicts survive a reload', { timeout: 60_000 }, async () => {
-    const before = await page.evaluate(() => window.groklabLab?.runs.getSnapshot().map((r) => [r.id, r.records.length, r.state]));
+    const before = await page.evaluate(() =>
+      window.groklabLab?.runs.getSnapshot().map((r) => [r.id, r.records.length, r.state]),
+    );
     await page.reload();
     await page.waitForFunction(() => window.groklabLab !== undefined);
-    const afterReload = await page.evaluate(() => window.groklabLab?.runs.getSnapshot().map((r) => [r.id, r.records.length, r.state]));
+    const afterReload = await page.evaluate(() =>
+      window.groklabLab?.runs.getSnapshot().map((r) => [r.id, r.records.length, r.state]),
+    );
     assert.deepEqual(afterReload, before);
-    await page.getByTestId('verdict-badge').filter({ hasText: 'grokked' }).first().waitFor({ timeout: 10_000 });
+    await page
+      .getByTestId('verdict-badge')
+      .filter({ hasText: 'grokked' })
+      .first()
+      .waitFor({ timeout: 10_000 });
   });
 });

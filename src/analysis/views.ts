@@ -39,11 +39,7 @@ function product(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: numbe
  * first layer's rows of each operand position. The '=' and operator tokens have their own rows;
  * only the operand positions carry a function of Z_p.
  */
-export function embeddingView(
-  model: Model,
-  p: number,
-  operandPositions?: readonly number[],
-): ZpMatrix[] {
+export function embeddingView(model: Model, p: number, operandPositions?: readonly number[]): ZpMatrix[] {
   const { io } = model;
   const table = model.roles().input.table;
   const width = table.shape[1];

@@ -44,7 +44,7 @@ export function registerDetect(program: Command, out: NodeJS.WritableStream = pr
     )
     .argument(
       '<paths...>',
-      'a run folder, a runs directory (all runs: a table), a CSV or JSONL file, or a TensorBoard event file or directory',
+      'a run folder, a runs directory (all runs: a table), a zip of a run folder (a lab export), a CSV or JSONL file, or a TensorBoard event file or directory',
     )
     .option('--json', 'machine-readable output: a JSON array with one result per run or file')
     .option(

@@ -1,9 +1,17 @@
-/** `groklab import FILE... --config JSON`: TransformerLens checkpoints as a groklab run (src/interop). */
+/**
+ * `groklab import FILE... --config JSON`: TransformerLens checkpoints as a groklab run (src/interop).
+ * `groklab import RUN.zip`: a zipped run folder (a lab export, src/runs/portable.ts) unpacked into
+ * the runs directory.
+ */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { parseOverrides } from '../config/overrides.ts';
+import { parseRunConfig } from '../config/schema.ts';
 import { type ImportRequest, importTransformerLens } from '../interop/import.ts';
 import { parseStepList } from '../interop/steps.ts';
+import { parseRunStatus, RUN_FILES, unzipRunFolder, validateRunId } from '../runs/portable.ts';
+import { writePortableRun } from '../runs/portable-node.ts';
 import { MODULAR_OPS, TASK_LIMITS } from '../tasks/index.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
 import { alignColumns } from '../util/text-table.ts';
@@ -30,11 +38,11 @@ export function registerImport(program: Command, out: NodeJS.WritableStream = pr
   program
     .command('import')
     .description(
-      'turn TransformerLens checkpoints (safetensors, one per training step) into a run folder that analyze and detect work on: each checkpoint evaluated on the task',
+      'turn TransformerLens checkpoints (safetensors, one per training step) into a run folder that analyze and detect work on: each checkpoint evaluated on the task; or unpack a zipped run folder (a lab export) into the runs directory',
     )
     .argument(
       '<files...>',
-      'safetensors files of a HookedTransformer state_dict (steps from --steps, their metadata or their names)',
+      'safetensors files of a HookedTransformer state_dict (steps from --steps, their metadata or their names), or one .zip of a run folder (then only --id and --runs-dir apply)',
     )
     .option('--config <json>', 'the HookedTransformerConfig as a JSON file (required)')
     .option(
@@ -53,9 +61,13 @@ export function registerImport(program: Command, out: NodeJS.WritableStream = pr
     .option('--split <file>', 'the training set the checkpoints were trained on, as a groklab split.json')
     .option('--steps <list>', 'the training step of each file, in order, e.g. 0,1000,2000')
     .option('--set <key=value>', 'record other settings, e.g. train.weight_decay=1 (repeatable)', collect, [])
-    .option('--id <id>', 'run id (default: import-<UTC time>)')
+    .option('--id <id>', "run id (default: import-<UTC time>; for a .zip, its run folder's name)")
     .option('--runs-dir <dir>', 'where run folders live (env GROKLAB_RUNS)', defaultRunsDir())
-    .action((files: string[], opts: ImportCliOptions) => {
+    .action((files: string[], opts: ImportCliOptions, command: Command) => {
+      if (files.some(isZip)) {
+        importZip(files, opts, command, out);
+        return;
+      }
       const outcome = withFlagNames(() => importTransformerLens(parseRequest(files, opts)));
       for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
       const { run, records } = outcome;
@@ -70,6 +82,95 @@ export function registerImport(program: Command, out: NodeJS.WritableStream = pr
       const table = alignColumns(['step', 'train loss', 'train acc', 'test loss', 'test acc'], rows, 0);
       out.write(`${table.join('\n')}\n`);
     });
+}
+
+const isZip = (file: string) => file.toLowerCase().endsWith('.zip');
+
+/** Flags that only TransformerLens imports take. */
+const TL_FLAGS: Array<[keyof ImportCliOptions, string]> = [
+  ['config', '--config'],
+  ['task', '--task'],
+  ['p', '--p'],
+  ['trainFraction', '--train-fraction'],
+  ['seed', '--seed'],
+  ['split', '--split'],
+  ['steps', '--steps'],
+  ['set', '--set'],
+];
+
+/**
+ * Unpacks one zipped run folder into the runs directory, as its own run id or --id. The zip is read
+ * and checked whole (its config and status validated) before anything is written, and the folder is
+ * staged and renamed into place, so a failed import leaves nothing behind.
+ */
+function importZip(
+  files: string[],
+  opts: ImportCliOptions,
+  command: Command,
+  out: NodeJS.WritableStream,
+): void {
+  const problems: FieldProblem[] = [];
+  if (files.length !== 1) {
+    problems.push({
+      field: 'files',
+      message: `a .zip is imported alone; got ${files.length} files: ${files.join(', ')}`,
+    });
+  }
+  for (const [key, flag] of TL_FLAGS) {
+    const source = command.getOptionValueSource(key);
+    if (source !== undefined && source !== 'default') {
+      problems.push({
+        field: flag,
+        message: 'is for TransformerLens checkpoints; a .zip holds its run folder whole',
+      });
+    }
+  }
+  if (problems.length > 0) throw new UsageError(problems);
+  const [file] = files;
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(fs.readFileSync(file));
+  } catch (err) {
+    throw new UsageError({ field: file, message: `cannot read it: ${(err as Error).message}` });
+  }
+  const run = unzipRunFolder(bytes, file);
+  const where = (name: string) => `${file}: ${run.id}/${name}`;
+  try {
+    parseRunConfig(run.config);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError(
+      err.problems.map((p) => ({ field: where(RUN_FILES.config), message: `${p.field}: ${p.message}` })),
+    );
+  }
+  try {
+    parseRunStatus(run.status, RUN_FILES.status);
+  } catch (err) {
+    throw new UsageError({ field: where(RUN_FILES.status), message: (err as Error).message });
+  }
+  const id = opts.id ?? run.id;
+  try {
+    validateRunId(id);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError({ field: opts.id !== undefined ? '--id' : 'run', message: err.problems[0].message });
+  }
+  if (fs.existsSync(path.join(opts.runsDir, id))) {
+    throw new UsageError({
+      field: opts.id !== undefined ? '--id' : 'run',
+      message: `run "${id}" already exists in ${opts.runsDir}; import it under another id with --id`,
+    });
+  }
+  const folder = writePortableRun(opts.runsDir, run, id);
+  if (run.tornTail)
+    process.stderr.write(
+      `note: ${run.id}/${RUN_FILES.metrics} ended in an incomplete line; it was left out\n`,
+    );
+  const steps = [...run.checkpoints.keys()].sort((a, b) => a - b);
+  out.write(
+    `imported run ${id} into ${folder.dir}: ${run.records.length} evaluation(s), ` +
+      `checkpoints at ${steps.length > 0 ? `step ${steps.join(', ')}` : 'no step'}\n`,
+  );
 }
 
 /** Flags as an ImportRequest; every missing or malformed flag is reported at once. */

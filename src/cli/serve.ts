@@ -142,7 +142,9 @@ async function labFolder(log: (line: string) => void): Promise<string | null> {
     log(`built the lab in ${(built.ms / 1000).toFixed(1)} s`);
     return CHECKOUT_LAB;
   } catch (err) {
-    log(`warning: cannot build the lab (${(err as Error).message.split('\n')[0]}); /lab says how to build it`);
+    log(
+      `warning: cannot build the lab (${(err as Error).message.split('\n')[0]}); /lab says how to build it`,
+    );
     return null;
   }
 }

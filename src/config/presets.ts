@@ -239,7 +239,10 @@ export const PRESETS: Record<string, Preset> = {
 export function presetRunConfig(name: string, field = '--preset'): Record<string, unknown> {
   const preset = PRESETS[name];
   if (!preset) {
-    throw new UsageError({ field, message: `unknown preset "${name}"; one of ${Object.keys(PRESETS).join(', ')}` });
+    throw new UsageError({
+      field,
+      message: `unknown preset "${name}"; one of ${Object.keys(PRESETS).join(', ')}`,
+    });
   }
   return { preset: name, ...structuredClone(preset.config) } as Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 /**
  * The contract between the wasm kernels (kernels-wasm.ts) and the threads that share their calls
- * (threads.ts on Node). Here so that the kernels need no Node API.
+ * (thread-pool.ts, with workers from threads.ts on Node and threads-web.ts in browsers). Here so
+ * that the kernels need no platform API.
  */
 import type { KernelName } from './kernel-table/index.ts';
 import type { WasmInstance } from './wasm-module.ts';
@@ -51,5 +52,5 @@ export interface KernelPool {
   close(): void;
 }
 
-/** Bytes at heapBase() reserved for the control words of a pool (threads.ts). */
+/** Bytes at heapBase() reserved for the control words of a pool (thread-pool.ts CTRL). */
 export const CTRL_BYTES = 4096;

@@ -1,14 +1,31 @@
-// The loop of a worker thread of the wasm kernels: see threads.ts for the protocol. Plain
-// JavaScript so that it boots without a TypeScript loader. It instantiates the compiled module
+// The loop of a worker of the wasm kernels' thread pool: see thread-pool.ts for the protocol.
+// Plain JavaScript so that it boots without a TypeScript loader, and free of Node imports so that
+// Web Workers run it too (threads-web.ts): how a worker says it is ready, and how it learns that
+// its thread is exiting, come from its platform (`io`). It instantiates the compiled module
 // (posted by the pool) on the shared memory, says it is ready, then claims and computes chunks of
 // the current job until told to stop.
-import { parentPort } from 'node:worker_threads';
 
 /**
- * Serves the pool described by `data` (the workerData threads.ts posts). `wrapKernel` may wrap
- * each shared kernel's function (tests inject faults this way: test/engine-fault-worker.mjs).
+ * The io of a Node worker thread: 'ready' to parentPort, and the process's 'exit' event (which a
+ * worker thread's process.exit() and an uncaught exception raise in that thread). Found at run
+ * time, so that nothing here imports node: modules.
  */
-export function serveChunks(data, wrapKernel = (kernel) => kernel) {
+export function nodeWorkerIo() {
+  const { parentPort } = process.getBuiltinModule('node:worker_threads');
+  return {
+    ready: () => parentPort.postMessage('ready'),
+    onExit: (hook) => process.on('exit', hook),
+  };
+}
+
+/**
+ * Serves the pool described by `data` (a WorkerSetup of thread-pool.ts). `wrapKernel` may wrap
+ * each shared kernel's function (tests inject faults this way: test/engine-fault-worker.mjs).
+ * `io.ready()` tells the pool the worker serves; `io.onExit(hook)`, where the platform has such
+ * an event, runs `hook` when the thread exits (possibly mid-chunk). The default is a Node worker
+ * thread's (nodeWorkerIo). Returns once the pool stops.
+ */
+export function serveChunks(data, wrapKernel = (kernel) => kernel, io = nodeWorkerIo()) {
   const { module, memory, ctrl: ctrlOffset, work, layout: L, kernels: names, remBits, spinMs } = data;
   const REM_MASK = (1 << remBits) - 1;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
@@ -57,18 +74,25 @@ export function serveChunks(data, wrapKernel = (kernel) => kernel) {
     }
   }
 
-  // Dying (process.exit, an uncaught exception) mid-chunk must not leave the caller waiting for
-  // that chunk: say so, and wake it.
-  process.on('exit', () => {
+  // Leaving mid-chunk must not leave the caller waiting for that chunk: say so, and wake it.
+  const exiting = () => {
     Atomics.store(ctrl, L.ERROR, 2);
     Atomics.notify(ctrl, L.FINISHED);
-  });
+  };
+  io.onExit?.(exiting);
 
-  parentPort.postMessage('ready');
-  let ticket = Atomics.load(ctrl, L.TICKET);
-  while (Atomics.load(ctrl, L.STOP) === 0) {
-    ticket = claim(ticket);
-    if (!spinFor(ticket)) Atomics.wait(ctrl, L.TICKET, ticket);
-    ticket = Atomics.load(ctrl, L.TICKET);
+  io.ready();
+  try {
+    let ticket = Atomics.load(ctrl, L.TICKET);
+    while (Atomics.load(ctrl, L.STOP) === 0) {
+      ticket = claim(ticket);
+      if (!spinFor(ticket)) Atomics.wait(ctrl, L.TICKET, ticket);
+      ticket = Atomics.load(ctrl, L.TICKET);
+    }
+  } catch (error) {
+    // Only the platform's own failures get here (runChunk catches the kernels'): where it has
+    // no exit event (a Web Worker), this is the last chance to tell the caller.
+    exiting();
+    throw error;
   }
 }

@@ -4,7 +4,9 @@
  *   analyzeCurve({ step, train_acc, test_acc, ... }, options)  an in-memory curve
  *   detectRun(runDir, options)                                 a groklab run folder (exact baseline)
  *   detectPath(path, options)                                  anything `groklab detect` takes:
- *       run folder, runs directory, CSV, JSONL, TensorBoard event file or directory
+ *       run folder, runs directory, run folder zip, CSV, JSONL, TensorBoard event file or directory
+ *   detectPortableRun(run, options)                            a run held in memory (run-log.ts,
+ *       browser-safe, as are loadLogText and loadPortableRun; this module itself is not)
  *
  * All return DetectResult (types.ts), the same structure `groklab detect --json` prints. The rules
  * (noise rule, onset, verdict thresholds) are documented in thresholds.ts, detector.ts, verdict.ts,
@@ -29,6 +31,7 @@ export {
 export { baselineFromFraction, baselineFromHint, baselineFromTask, type TaskHint } from './baseline.ts';
 export type { ColumnOverrides } from './columns.ts';
 export { formatReport, formatStep, formatTable } from './format.ts';
+export { detectPortableRun, loadLogText, loadPortableRun } from './run-log.ts';
 export { median } from './smooth.ts';
 export { COLLAPSE_HIGH, LATE_EVALUATIONS } from './stability.ts';
 export { MNIST_GROK_THRESHOLD, taskGrokThreshold } from './thresholds.ts';

@@ -1,4 +1,4 @@
-import { applyOverrides, type Override } from '../config/overrides.ts';
+import type { Override } from '../config/overrides.ts';
 import { parseRunConfig, type RunConfig } from '../config/schema.ts';
 import { getKernels } from '../engine/kernels-default.ts';
 import { buildExperiment, type Experiment } from '../experiment/build.ts';
@@ -6,7 +6,6 @@ import {
   decodeCheckpoint,
   encodeCheckpoint,
   holdsFilterWindow,
-  loadParams,
   withoutFilterWindow,
 } from '../runs/checkpoint.ts';
 import {
@@ -18,13 +17,14 @@ import {
   readMetrics,
   rewriteMetrics,
   truncateMetricsAfter,
-  writeJsonAtomic,
+  writeFileAtomic,
 } from '../runs/index.ts';
+import { formatJsonFile } from '../runs/portable.ts';
 import { splitToJson } from '../tasks/index.ts';
-import { describeGradFilter, type GradFilterState, stateFitsFilter } from '../train/grad-filter.ts';
-import type { GradFilterSpec, TrainSpec } from '../train/spec.ts';
+import type { TrainSpec } from '../train/spec.ts';
 import { type EvalRecord, type StopReason, type Trainer, TrainingDiverged } from '../train/trainer.ts';
 import { UsageError } from '../util/errors.ts';
+import { checkResumableOverrides, restoreTrainer, resumedConfig } from './restore.ts';
 
 export interface RunHooks {
   /** Once training is about to start (or continue) at `step` of `totalSteps`, in run `runId`. */
@@ -123,13 +123,11 @@ export interface ResumeOptions {
   hooks?: RunHooks;
 }
 
-/** Keys a resume may change: the checkpoint's parameters and split fix the task, model and seeds. */
-const RESUMABLE_SECTIONS = ['train', 'eval'];
-
 /**
  * Continues a run from a checkpoint, optionally with changed training settings (e.g. weight decay
  * turned on to induce grokking in a run that only memorized). In place when resuming from the latest
  * checkpoint; from an earlier one the run is forked so that no history is lost, unless `discardLater`.
+ * The config and the trainer come from restore.ts (what a page uses to do the same in memory).
  */
 export async function resumeRun(
   runsDir: string,
@@ -145,38 +143,15 @@ export async function resumeRun(
   const checkpoint = decodeCheckpoint(source.readCheckpoint(step));
 
   const overrides = options.overrides ?? [];
-  const frozen = overrides.filter((o) => !RESUMABLE_SECTIONS.includes(o.key.split('.')[0]));
-  if (frozen.length > 0) {
-    throw new UsageError(
-      frozen.map((o) => ({
-        field: o.key,
-        message: 'cannot change when resuming (the checkpoint depends on it); allowed: train.*, eval.*',
-      })),
-    );
-  }
+  checkResumableOverrides(overrides);
   const previous = parseRunConfig(source.readConfig());
-  const config = parseRunConfig(applyOverrides(previous, overrides));
-  if (config.train.steps <= step) {
-    throw new UsageError({
-      field: 'train.steps',
-      message: `the checkpoint is at step ${step}; set train.steps above it to continue (e.g. --set train.steps=${step + config.train.steps})`,
-    });
-  }
-  const experiment = prepare(config, source.readSplit());
-  const model = experiment.createModel();
-  loadParams(model, checkpoint.params);
-
-  const fork = options.forkId !== undefined || (step < latest && !options.discardLater);
-  const lineageEntry = {
-    from_run: runId,
-    from_step: step,
-    overrides: Object.fromEntries(overrides.map((o) => [o.key, o.value])),
-    at: new Date().toISOString(),
-  };
-  const resolved: RunConfig = { ...config, lineage: [...(previous.lineage ?? []), lineageEntry] };
+  const resolved = resumedConfig(previous, overrides, runId, step);
+  const experiment = prepare(resolved, source.readSplit());
   const historyRecords = source.readMetrics().records.filter((r) => r.step <= step);
   const history = historyRecords as unknown as EvalRecord[];
+  const { trainer, notice } = restoreTrainer(experiment, checkpoint, resolved, history, step);
 
+  const fork = options.forkId !== undefined || (step < latest && !options.discardLater);
   let run: RunFolder;
   if (fork) {
     const id = options.forkId ?? newRunId(`${runId}-from${step}`, runsDir);
@@ -197,62 +172,11 @@ export async function resumeRun(
     }
     truncateMetricsAfter(run.metricsPath, step);
     run.deleteCheckpointsAfter(step);
-    if (overrides.length > 0) writeJsonAtomic(run.configPath, resolved);
+    if (overrides.length > 0) writeFileAtomic(run.configPath, formatJsonFile(resolved));
   }
 
-  const trainer = experiment.createTrainer(model);
-  const sameOptimizer = checkpoint.optimizerKind === config.train.optimizer;
-  const filter = resumedFilterState(
-    config.train.grad_filter,
-    checkpoint.filter,
-    checkpoint.filterDropped,
-    step,
-  );
-  if (filter.notice !== null) notify(options.hooks ?? {}, filter.notice);
-  trainer.restore(
-    {
-      step,
-      wallSeconds: checkpoint.wallSeconds,
-      // A different optimizer starts with fresh moments; the same one continues exactly.
-      optimizer: sameOptimizer ? checkpoint.optimizer : { tensors: new Map(), updates: 0 },
-      ...(filter.state !== null ? { filter: filter.state } : {}),
-      ...(checkpoint.trainBatches !== null ? { trainBatches: checkpoint.trainBatches } : {}),
-    },
-    history,
-    sameOptimizer,
-  );
+  if (notice !== null) notify(options.hooks ?? {}, notice);
   return execute(run, resolved, trainer, options.hooks ?? {});
-}
-
-/**
- * The gradient filter state a resume continues with: the checkpoint's when it is of the filter the
- * config asks for (lamb may differ: the state does not depend on it), else none, with a note saying
- * the filter starts fresh or is off.
- */
-function resumedFilterState(
-  wanted: GradFilterSpec | null | undefined,
-  saved: GradFilterState | null,
-  dropped: string | null,
-  step: number,
-): { state: GradFilterState | null; notice: string | null } {
-  if (wanted === null || wanted === undefined) {
-    const notice =
-      saved === null
-        ? null
-        : `grad filter: off from step ${step}; the checkpoint's ${describeGradFilter(saved.spec)} state is not used`;
-    return { state: null, notice };
-  }
-  if (saved !== null && stateFitsFilter(wanted, saved.spec)) return { state: saved, notice: null };
-  const had =
-    saved !== null
-      ? `the state of ${describeGradFilter(saved.spec)}`
-      : dropped !== null
-        ? "no filter state: an MA filter's window is kept only in a run's newest resume point, a multiple of checkpoint_every or a session's last checkpoint"
-        : 'no filter state';
-  return {
-    state: null,
-    notice: `grad filter: ${describeGradFilter(wanted)} starts fresh at step ${step} (the checkpoint holds ${had})`,
-  };
 }
 
 /**

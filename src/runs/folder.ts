@@ -1,8 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../util/errors.ts';
-import { fsyncDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from './atomic.ts';
+import { fsyncDir, readJsonFile, writeFileAtomic } from './atomic.ts';
 import { MetricsLog, type MetricsRead, type MetricsRecord, readMetrics } from './metrics.ts';
+import {
+  CHECKPOINT_FILE,
+  checkpointFileName,
+  formatJsonFile,
+  MAX_RUN_ID_LENGTH,
+  RUN_FILES,
+  RUN_ID,
+  SWEEPS_FOLDER,
+  validateRunId,
+} from './portable.ts';
 import {
   isInterrupted,
   type RunState,
@@ -12,41 +22,7 @@ import {
   writeStatusFile,
 } from './status.ts';
 
-// First character alphanumeric: no ".", "..", hidden names (temp folders are dot-prefixed)
-// or names that look like CLI flags.
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const MAX_RUN_ID_LENGTH = 128;
-const CHECKPOINT_FILE = /^step-(\d{8,})\.safetensors$/;
-/** Folder inside a runs directory that holds sweep manifests and reports; never a run id. */
-export const SWEEPS_FOLDER = 'sweeps';
-
-export const RUN_FILES = {
-  config: 'config.json',
-  split: 'split.json',
-  metrics: 'metrics.jsonl',
-  status: 'status.json',
-  checkpoints: 'checkpoints',
-} as const;
-
-/** Throws UsageError (field `run`) unless `id` is a safe folder name. */
-export function validateRunId(id: string): string {
-  if (typeof id !== 'string' || id === '') {
-    throw new UsageError({ field: 'run', message: 'run id must not be empty' });
-  }
-  if (id === SWEEPS_FOLDER) {
-    throw new UsageError({
-      field: 'run',
-      message: `"${SWEEPS_FOLDER}" is reserved for sweep manifests; choose another run id`,
-    });
-  }
-  if (!RUN_ID.test(id) || id.length > MAX_RUN_ID_LENGTH) {
-    throw new UsageError({
-      field: 'run',
-      message: `invalid run id ${JSON.stringify(id)}: use letters, digits, ".", "_" and "-", starting with a letter or digit, at most ${MAX_RUN_ID_LENGTH} characters`,
-    });
-  }
-  return id;
-}
+export { RUN_FILES, SWEEPS_FOLDER, validateRunId };
 
 function pad2(n: number): string {
   return String(n).padStart(2, '0');
@@ -104,8 +80,8 @@ export function createRunFolder(
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(tmpDir, { recursive: true });
   try {
-    writeJsonAtomic(path.join(tmpDir, RUN_FILES.config), contents.config);
-    writeJsonAtomic(path.join(tmpDir, RUN_FILES.split), contents.split);
+    writeFileAtomic(path.join(tmpDir, RUN_FILES.config), formatJsonFile(contents.config));
+    writeFileAtomic(path.join(tmpDir, RUN_FILES.split), formatJsonFile(contents.split));
     writeFileAtomic(path.join(tmpDir, RUN_FILES.metrics), '');
     fs.mkdirSync(path.join(tmpDir, RUN_FILES.checkpoints));
     const now = new Date();
@@ -249,8 +225,7 @@ export class RunFolder {
   }
 
   checkpointPath(step: number): string {
-    if (!Number.isSafeInteger(step) || step < 0) throw new Error(`invalid checkpoint step ${step}`);
-    return path.join(this.checkpointsDir, `step-${String(step).padStart(8, '0')}.safetensors`);
+    return path.join(this.checkpointsDir, checkpointFileName(step));
   }
 
   /** Steps that have a complete checkpoint, ascending (temp files of unfinished writes are skipped). */

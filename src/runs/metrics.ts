@@ -1,33 +1,8 @@
 import fs from 'node:fs';
 import { writeFileAtomic } from './atomic.ts';
+import { formatMetricsLine, type MetricsRead, type MetricsRecord, parseMetricsText } from './portable.ts';
 
-/** One evaluation; `step` is the training step it was taken at, the rest is up to the trainer. */
-export interface MetricsRecord {
-  step: number;
-  [key: string]: unknown;
-}
-
-export interface MetricsRead {
-  records: MetricsRecord[];
-  /** The file ended in a line without "\n": a write cut short by a crash. It was skipped. */
-  tornTail: boolean;
-}
-
-function checkRecord(record: unknown, where: string): MetricsRecord {
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-    throw new Error(`${where}: metrics record is not a JSON object`);
-  }
-  const step = (record as { step?: unknown }).step;
-  if (typeof step !== 'number' || !Number.isFinite(step)) {
-    throw new Error(`${where}: metrics record has no numeric "step"`);
-  }
-  return record as MetricsRecord;
-}
-
-function serialize(record: MetricsRecord): string {
-  checkRecord(record, 'cannot write');
-  return `${JSON.stringify(record)}\n`;
-}
+export type { MetricsRead, MetricsRecord };
 
 /**
  * Append-only metrics file. Each record is one whole line written by a single write on an
@@ -50,7 +25,7 @@ export class MetricsLog {
 
   append(record: MetricsRecord): void {
     if (this.fd === null) throw new Error(`metrics log ${this.path} is closed`);
-    const line = Buffer.from(serialize(record), 'utf8');
+    const line = Buffer.from(formatMetricsLine(record), 'utf8');
     const written = fs.writeSync(this.fd, line);
     if (written !== line.length) {
       throw new Error(`short write to ${this.path}: ${written} of ${line.length} bytes`);
@@ -101,27 +76,12 @@ export function readMetrics(path: string): MetricsRead {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], tornTail: false };
     throw err;
   }
-  const lines = text.split('\n');
-  // After the last "\n" split() leaves "" for a clean file and the fragment for a torn one.
-  const tail = lines.pop() ?? '';
-  const records: MetricsRecord[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    const where = `${path}:${i + 1}`;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch (err) {
-      throw new Error(`${where}: invalid JSON in metrics log (${(err as Error).message})`);
-    }
-    records.push(checkRecord(parsed, where));
-  });
-  return { records, tornTail: tail !== '' };
+  return parseMetricsText(text, path);
 }
 
 /** Replaces the whole file atomically with `records`. Close any open MetricsLog on it first. */
 export function rewriteMetrics(path: string, records: MetricsRecord[]): void {
-  writeFileAtomic(path, records.map(serialize).join(''));
+  writeFileAtomic(path, records.map(formatMetricsLine).join(''));
 }
 
 /**

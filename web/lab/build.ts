@@ -27,7 +27,6 @@ export const LAB_DIST = path.join(root, 'dist/lab');
 export const WASM_FILES = ['groklab-fma.wasm', 'groklab.wasm'] as const;
 export const wasmSource = (file: (typeof WASM_FILES)[number]): string => path.join(root, 'src/kernels', file);
 
-
 /** Fails the build on any `node:` import, naming the module that made it. */
 const noNodeBuiltins: Plugin = {
   name: 'no-node-builtins',
@@ -124,7 +123,10 @@ export interface LabServer {
  * Serves the files of a built lab on 127.0.0.1 (port 0: a free one), with the isolation headers
  * unless `isolated` is false (to see the one-thread fallback).
  */
-export async function serveLab(dir: string, options: { port?: number; isolated?: boolean } = {}): Promise<LabServer> {
+export async function serveLab(
+  dir: string,
+  options: { port?: number; isolated?: boolean } = {},
+): Promise<LabServer> {
   const files = new Set(fs.readdirSync(dir).filter((name) => !name.startsWith('_')));
   const headers = {
     ...(options.isolated === false ? {} : ISOLATION_HEADERS),

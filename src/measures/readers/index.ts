@@ -1,24 +1,25 @@
 /**
  * What a path is, and reading it. A path can be: a groklab run folder (config.json + metrics.jsonl),
- * a runs directory (folders that are runs), a TensorBoard log directory (event files anywhere
- * below), an event file, a CSV/TSV file, or a JSONL/JSON file. Anything that cannot be read is a
+ * a runs directory (folders that are runs), a zip of one run folder (a lab export, portable.ts), a
+ * TensorBoard log directory (event files anywhere below), an event file, a CSV/TSV file, or a
+ * JSONL/JSON file. Anything that cannot be read is a
  * UsageError (field "path") saying why. A groklab config.json next to a log file (or in a
  * TensorBoard directory) gives the log's task (config.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { RUN_FILES } from '../../runs/index.ts';
+import { isInterrupted, RUN_FILES } from '../../runs/index.ts';
+import { unzipRunFolder } from '../../runs/portable.ts';
 import { UsageError } from '../../util/errors.ts';
 import type { LoadedLog } from '../analyze.ts';
+import { loadPortableRun, readTextLog, tableAsLog, textLogKind } from '../run-log.ts';
 import type { LogTable } from '../series.ts';
 import { readConfigNextTo } from './config.ts';
-import { CsvError, readCsvText } from './csv.ts';
-import { JsonlError, readJsonlText } from './jsonl.ts';
 import { isRunFolder, loadRun } from './run.ts';
 import { findEventFiles, isEventFileName, readEventFiles, TensorBoardError } from './tensorboard.ts';
 import { TfRecordError } from './tfrecord.ts';
 
-export type TargetKind = 'run' | 'csv' | 'jsonl' | 'tensorboard';
+export type TargetKind = 'run' | 'zip' | 'csv' | 'jsonl' | 'tensorboard';
 
 export interface Target {
   kind: TargetKind;
@@ -56,10 +57,17 @@ function fileKind(file: string): TargetKind {
   if (isEventFileName(name)) return 'tensorboard';
   // metrics.jsonl of a run folder: read as the run, which knows its baseline.
   if (name === RUN_FILES.metrics && isRunFolder(path.dirname(file))) return 'run';
-  if (/\.(csv|tsv)$/.test(name)) return 'csv';
-  if (/\.(jsonl|ndjson|json)$/.test(name)) return 'jsonl';
-  const head = readText(file).slice(0, 256).trimStart();
-  return head.startsWith('{') || head.startsWith('[') ? 'jsonl' : 'csv';
+  if (name.endsWith('.zip')) return 'zip';
+  if (/\.(csv|tsv|jsonl|ndjson|json)$/.test(name)) return textLogKind(name, '');
+  return textLogKind(name, readText(file));
+}
+
+function readBytes(file: string): Uint8Array {
+  try {
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (err) {
+    throw problem(`cannot read "${file}": ${(err as Error).message}`);
+  }
 }
 
 function readText(file: string): string {
@@ -76,10 +84,14 @@ export function loadTarget(target: Target): LoadedLog {
     switch (target.kind) {
       case 'run':
         return loadRun(target.path.endsWith(RUN_FILES.metrics) ? path.dirname(p) : p);
+      case 'zip':
+        return loadPortableRun(unzipRunFolder(readBytes(p), p), {
+          path: p,
+          isInterrupted: (s) => isInterrupted(s),
+        });
       case 'csv':
-        return asLog(readCsvText(readText(p)), 'csv', p, path.dirname(p));
       case 'jsonl':
-        return asLog(readJsonlText(readText(p)), 'jsonl', p, path.dirname(p));
+        return asLog(readTextLog(target.kind, readText(p), p), target.kind, p, path.dirname(p));
       case 'tensorboard': {
         const dir = fs.statSync(p).isDirectory() ? p : path.dirname(p);
         const files = dir === p ? findEventFiles(p) : [p];
@@ -87,15 +99,8 @@ export function loadTarget(target: Target): LoadedLog {
       }
     }
   } catch (err) {
-    if (
-      err instanceof CsvError ||
-      err instanceof JsonlError ||
-      err instanceof TensorBoardError ||
-      err instanceof TfRecordError
-    ) {
-      throw problem(
-        `cannot read "${p}" as ${target.kind === 'tensorboard' ? 'TensorBoard events' : target.kind.toUpperCase()}: ${err.message}`,
-      );
+    if (err instanceof TensorBoardError || err instanceof TfRecordError) {
+      throw problem(`cannot read "${p}" as TensorBoard events: ${err.message}`);
     }
     throw err;
   }
@@ -103,16 +108,7 @@ export function loadTarget(target: Target): LoadedLog {
 
 /** A log read by one of the readers; `dir` is where a config.json saying what the log is would be. */
 function asLog(table: LogTable, kind: 'csv' | 'jsonl' | 'tensorboard', p: string, dir: string): LoadedLog {
-  if (table.rows.length === 0) {
-    throw problem(
-      `"${p}" has no ${kind === 'tensorboard' ? 'scalar events' : 'data rows'}${table.columns.length > 0 ? ` (columns: ${table.columns.join(', ')})` : ''}`,
-    );
-  }
-  const config = readConfigNextTo(dir);
-  return {
-    table: { ...table, issues: [...table.issues, ...config.issues] },
-    source: config.task ? { kind, path: p, task: config.task } : { kind, path: p },
-    where: p,
-    taskBaseline: config.baseline,
-  };
+  // An empty log is reported as such, whatever lies next to it.
+  const config = table.rows.length === 0 ? { baseline: null, issues: [] } : readConfigNextTo(dir);
+  return tableAsLog(table, kind, p, config);
 }

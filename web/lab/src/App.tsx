@@ -9,6 +9,7 @@ import { presetRunConfig } from '../../../src/config/presets.ts';
 import { ConfigEditor } from './components/ConfigEditor.tsx';
 import { Experiments } from './components/Experiments.tsx';
 import { ImportBox } from './components/ImportBox.tsx';
+import { LargeTextToggle } from './components/LargeText.tsx';
 import { RunCharts } from './components/RunCharts.tsx';
 import { RunControls } from './components/RunControls.tsx';
 import { RunList } from './components/RunList.tsx';
@@ -18,7 +19,7 @@ import type { ConfigProblem } from './model.ts';
 import { type LabRuns, validateConfig } from './runs.ts';
 import { formatOverride, readUrlConfig, type UrlConfig, urlHash } from './url-state.ts';
 
-function configOf({ preset, overrides }: UrlConfig): unknown {
+function configOf({ preset, overrides }: UrlConfig): Record<string, unknown> {
   return applyOverrides(presetRunConfig(preset), overrides);
 }
 
@@ -41,6 +42,7 @@ export function App({ runs }: { runs: LabRuns }) {
   const [shown, setShown] = useState<Set<string>>(() => new Set(all.slice(-3).map((r) => r.id)));
   const [focused, setFocused] = useState<string | null>(() => all.at(-1)?.id ?? null);
   const problems = useMemo(() => problemsOf(url), [url]);
+  const experimentConfig = useMemo(() => (problems.length > 0 ? undefined : configOf(url)), [problems, url]);
 
   useEffect(() => {
     const onHash = () => setUrl(readUrlConfig(window.location.hash));
@@ -94,9 +96,12 @@ export function App({ runs }: { runs: LabRuns }) {
     <div className="lab">
       <header className="lab-header">
         <h1>groklab lab</h1>
+        <LargeTextToggle />
         <p className="lab-tagline">
           Train a network in this tab and watch it memorize, sit at chance, then grok.{' '}
-          {runs.persistent ? 'Runs are kept in this browser.' : 'This browser keeps no storage: runs last until the tab closes.'}
+          {runs.persistent
+            ? 'Runs are kept in this browser.'
+            : 'This browser keeps no storage: runs last until the tab closes.'}
         </p>
       </header>
       <main className="lab-main">
@@ -108,8 +113,15 @@ export function App({ runs }: { runs: LabRuns }) {
             problems={problems}
             onTrain={onTrain}
           />
-          <Experiments onRun={onExperiment} disabled={problems.length > 0} />
-          <RunList runs={all} shown={shown} focused={focused} onToggle={toggle} onFocus={setFocused} actions={runs} />
+          <Experiments onRun={onExperiment} disabled={problems.length > 0} config={experimentConfig} />
+          <RunList
+            runs={all}
+            shown={shown}
+            focused={focused}
+            onToggle={toggle}
+            onFocus={setFocused}
+            actions={runs}
+          />
           <ImportBox actions={runs} />
         </section>
         <section className="lab-right" aria-label="Training curves">

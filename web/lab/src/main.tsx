@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import 'uplot/dist/uPlot.min.css';
 import './lab.css';
 import { App } from './App.tsx';
+import { applyStoredLargeText } from './components/LargeText.tsx';
 import { LabRuns } from './runs.ts';
 
 declare global {
@@ -12,6 +13,7 @@ declare global {
   }
 }
 
+applyStoredLargeText();
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 // The workers' scripts sit next to main.js, wherever the lab is hosted.

@@ -114,7 +114,10 @@ export class LabRuns implements LabActions {
     for (const saved of await this.store.loadRuns()) {
       // A run that was training when the page went away continues from its last checkpoint.
       const state: LabRunState = saved.state === 'running' ? 'stopped' : saved.state;
-      const message = saved.state === 'running' ? `the page was closed at step ${saved.step}; resume continues from the last checkpoint` : saved.message;
+      const message =
+        saved.state === 'running'
+          ? `the page was closed at step ${saved.step}; resume continues from the last checkpoint`
+          : saved.message;
       const run: LabRun = { ...saved, state, message, detect: null };
       this.runs.set(run.id, run);
       this.nextColor++;
@@ -191,7 +194,12 @@ export class LabRuns implements LabActions {
       case 'eval': {
         const { record, spectrum } = message;
         const records = [...run.records.filter((r) => r.step < record.step), record];
-        const keyShare = spectrum ? [...run.keyShare.filter((k) => k.step < record.step), { step: record.step, share: spectrum.keyShare }] : run.keyShare;
+        const keyShare = spectrum
+          ? [
+              ...run.keyShare.filter((k) => k.step < record.step),
+              { step: record.step, share: spectrum.keyShare },
+            ]
+          : run.keyShare;
         this.update(id, { records, keyShare, spectrum: spectrum ?? run.spectrum, step: record.step }, false);
         void this.store?.addRecord(id, record, spectrum);
         this.scheduleDetect(id, DETECT_INTERVAL_MS);
@@ -274,10 +282,21 @@ export class LabRuns implements LabActions {
     const records = run.records.filter((r) => r.step <= step);
     this.update(id, { records, step });
     void this.store?.truncate(id, step);
-    this.spawn(id, { type: 'start', runId: id, config: run.config, threads: this.threadsFor(), resume: point });
+    this.spawn(id, {
+      type: 'start',
+      runId: id,
+      config: run.config,
+      threads: this.threadsFor(),
+      resume: point,
+    });
   }
 
-  private async resumePoint(run: LabRun, fromRun: string, step: number, overrides: Override[]): Promise<ResumePoint | null> {
+  private async resumePoint(
+    run: LabRun,
+    fromRun: string,
+    step: number,
+    overrides: Override[],
+  ): Promise<ResumePoint | null> {
     const checkpoint = await this.checkpoint(fromRun, step);
     if (checkpoint === null || run.config === null) {
       this.update(run.id, { state: 'failed', message: `the checkpoint at step ${step} is missing` });
@@ -305,8 +324,18 @@ export class LabRuns implements LabActions {
     if (run === undefined || run.config === null) return;
     this.workers.get(id)?.terminate();
     this.workers.delete(id);
-    for (const key of [...this.memoryCheckpoints.keys()]) if (key.startsWith(`${id}/`)) this.memoryCheckpoints.delete(key);
-    this.update(id, { records: [], keyShare: [], spectrum: null, checkpoints: [], step: 0, detect: null, state: 'new', message: '' });
+    for (const key of [...this.memoryCheckpoints.keys()])
+      if (key.startsWith(`${id}/`)) this.memoryCheckpoints.delete(key);
+    this.update(id, {
+      records: [],
+      keyShare: [],
+      spectrum: null,
+      checkpoints: [],
+      step: 0,
+      detect: null,
+      state: 'new',
+      message: '',
+    });
     void this.store?.truncate(id, -1).then(() => this.start(id));
     if (this.store === null) this.start(id);
   }
@@ -352,14 +381,21 @@ export class LabRuns implements LabActions {
       else await this.store.putCheckpoint(forkId, s, bytes);
     }
     await this.store?.addRecords(forkId, history);
-    this.spawn(forkId, { type: 'start', runId: forkId, config: source.config, threads: this.threadsFor(), resume: point });
+    this.spawn(forkId, {
+      type: 'start',
+      runId: forkId,
+      config: source.config,
+      threads: this.threadsFor(),
+      resume: point,
+    });
   }
 
   remove(id: string): void {
     this.workers.get(id)?.terminate();
     this.workers.delete(id);
     this.runs.delete(id);
-    for (const key of [...this.memoryCheckpoints.keys()]) if (key.startsWith(`${id}/`)) this.memoryCheckpoints.delete(key);
+    for (const key of [...this.memoryCheckpoints.keys()])
+      if (key.startsWith(`${id}/`)) this.memoryCheckpoints.delete(key);
     void this.store?.deleteRun(id);
     this.changed();
   }
@@ -381,7 +417,10 @@ export class LabRuns implements LabActions {
       status: {
         state: EXPORTED_STATE[run.state],
         step: run.step,
-        message: run.state === 'finished' ? run.message : `exported from the groklab lab at step ${run.step}; resume with groklab resume`,
+        message:
+          run.state === 'finished'
+            ? run.message
+            : `exported from the groklab lab at step ${run.step}; resume with groklab resume`,
         ...(run.kernels ? { kernels: run.kernels.split(',')[0] } : {}),
       },
       checkpoints,
@@ -402,7 +441,15 @@ export class LabRuns implements LabActions {
       const detect = analyzeLog(loaded);
       const records = recordsFromDetect(loaded.table.rows, detect);
       const id = runIdFor(file.name.replace(/\.[^.]*$/, ''), (c) => this.runs.has(c));
-      this.newRun({ id, label: file.name, config: null, records, state: 'imported', step: records.at(-1)?.step ?? 0, message: `imported from ${file.name}` });
+      this.newRun({
+        id,
+        label: file.name,
+        config: null,
+        records,
+        state: 'imported',
+        step: records.at(-1)?.step ?? 0,
+        message: `imported from ${file.name}`,
+      });
       void this.store?.addRecords(id, records);
       this.update(id, { detect }, false);
       return { id };

@@ -11,7 +11,12 @@ import type { TaskData } from '../../../src/tasks/index.ts';
 import type { Spectrum } from './protocol.ts';
 
 /** The spectrum of `model`'s embedding now, or null when the task is not over Z_p. */
-export function embeddingSpectrum(model: Model, config: RunConfig, task: TaskData, step: number): Spectrum | null {
+export function embeddingSpectrum(
+  model: Model,
+  config: RunConfig,
+  task: TaskData,
+  step: number,
+): Spectrum | null {
   if (config.task.kind !== 'modular') return null;
   const p = config.task.p;
   if (p > model.io.vocabSize) return null;

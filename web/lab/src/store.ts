@@ -99,7 +99,8 @@ export class LabStore {
 
   async addRecords(id: string, records: readonly EvalRecord[]): Promise<void> {
     const tx = this.db.transaction(RECORDS, 'readwrite');
-    for (const record of records) tx.objectStore(RECORDS).put({ id, step: record.step, record, keyShare: null });
+    for (const record of records)
+      tx.objectStore(RECORDS).put({ id, step: record.step, record, keyShare: null });
     await done(tx);
   }
 

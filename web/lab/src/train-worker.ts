@@ -6,7 +6,8 @@
  * exactly as `groklab resume --set` does (runner/restore.ts).
  */
 import { parseRunConfig, type RunConfig } from '../../../src/config/schema.ts';
-import { getKernels, useKernels } from '../../../src/engine/kernels.ts';
+// Renamed: a call named use… reads as a React hook to the linter.
+import { getKernels, useKernels as installKernels } from '../../../src/engine/kernels.ts';
 import { kernelsFromWasmBytes } from '../../../src/engine/kernels-browser.ts';
 import { buildExperiment, type Experiment } from '../../../src/experiment/build.ts';
 import { restoreTrainer, resumedConfig } from '../../../src/runner/restore.ts';
@@ -32,7 +33,7 @@ let kernelsReady: Promise<void> | null = null;
 let pauseRequested = false;
 let training = false;
 /** A change waiting for the pause it asked for. */
-let pendingChange: ToWorker & { type: 'change' } | null = null;
+let pendingChange: (ToWorker & { type: 'change' }) | null = null;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   (self as unknown as Worker).postMessage(message, transfer);
@@ -50,14 +51,12 @@ async function loadKernels(threads: number): Promise<void> {
   let bytes = await fetchBytes('groklab-fma.wasm');
   if (!WebAssembly.validate(bytes)) bytes = await fetchBytes('groklab.wasm');
   const createWorker = () => new Worker(new URL('./chunk-worker.js', import.meta.url), { type: 'module' });
-  useKernels(await kernelsFromWasmBytes(bytes, { threads, createWorker }));
+  let note: string | null = null;
+  const onWarning = (message: string) => {
+    note = message;
+  };
+  installKernels(await kernelsFromWasmBytes(bytes, { threads, createWorker, onWarning }));
   const kernels = getKernels();
-  const note =
-    threads > 1 && kernels.threads === 1
-      ? globalThis.crossOriginIsolated
-        ? 'threads could not start: training on one thread'
-        : 'the page is not cross-origin isolated (its host sends no COOP/COEP headers): training on one thread'
-      : null;
   post({ type: 'kernels', name: kernels.name, threads: kernels.threads, note });
 }
 
@@ -108,7 +107,11 @@ async function train(s: Session): Promise<void> {
     const reason = await trainer.run({
       onEval: (record) => {
         s.history.push(record);
-        post({ type: 'eval', record, spectrum: embeddingSpectrum(trainer.model, config, experiment.task, record.step) });
+        post({
+          type: 'eval',
+          record,
+          spectrum: embeddingSpectrum(trainer.model, config, experiment.task, record.step),
+        });
       },
       onCheckpoint: () => checkpointNow(s),
       onStep: () => pauseRequested,
@@ -144,20 +147,16 @@ function applyChange(s: Session, change: ToWorker & { type: 'change' }): void {
   if (s.checkpoint === null || s.checkpoint.step !== s.trainer.step) checkpointNow(s);
   const point = s.checkpoint as { step: number; bytes: Uint8Array };
   try {
-    session = startSession(
-      s.runId,
-      undefined,
-      {
-        fromRun: s.runId,
-        step: point.step,
-        checkpoint: point.bytes,
-        previousConfig: s.config,
-        history: s.history,
-        split: splitToJson(s.experiment.split),
-        overrides: change.overrides,
-        record: true,
-      },
-    );
+    session = startSession(s.runId, undefined, {
+      fromRun: s.runId,
+      step: point.step,
+      checkpoint: point.bytes,
+      previousConfig: s.config,
+      history: s.history,
+      split: splitToJson(s.experiment.split),
+      overrides: change.overrides,
+      record: true,
+    });
   } catch (error) {
     const problems = problemsOf(error);
     if (problems === null) throw error;
@@ -165,7 +164,12 @@ function applyChange(s: Session, change: ToWorker & { type: 'change' }): void {
     post({ type: 'state', state: 'paused', step: s.trainer.step, message: 'the change was not applied' });
     return;
   }
-  post({ type: 'started', config: session.config, split: splitToJson(session.experiment.split), step: point.step });
+  post({
+    type: 'started',
+    config: session.config,
+    split: splitToJson(session.experiment.split),
+    step: point.step,
+  });
   void train(session);
 }
 

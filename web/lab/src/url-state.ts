@@ -50,5 +50,9 @@ export function urlHash({ preset, overrides }: UrlConfig): string {
 /** The command line that trains the same configuration. */
 export function cliLine({ preset, overrides }: UrlConfig): string {
   const quote = (s: string) => (/^[A-Za-z0-9._=:+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
-  return ['groklab train --preset', quote(preset), ...overrides.map((o) => `--set ${quote(formatOverride(o))}`)].join(' ');
+  return [
+    'groklab train --preset',
+    quote(preset),
+    ...overrides.map((o) => `--set ${quote(formatOverride(o))}`),
+  ].join(' ');
 }

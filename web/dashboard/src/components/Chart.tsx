@@ -47,6 +47,8 @@ export interface ChartProps {
   /** Charts with the same key share the cursor. */
   syncKey?: string;
   testId?: string;
+  /** Scales the canvas text (axis ticks and labels, marker labels), e.g. 1.5 on a projector; default 1. */
+  fontScale?: number;
 }
 
 /**
@@ -66,7 +68,7 @@ function defaultFormat(v: number): string {
     : String(Number(v.toPrecision(3)));
 }
 
-function markersPlugin(markers: Marker[]): uPlot.Plugin {
+function markersPlugin(markers: Marker[], scale = 1): uPlot.Plugin {
   return {
     hooks: {
       draw: (u) => {
@@ -84,15 +86,15 @@ function markersPlugin(markers: Marker[]): uPlot.Plugin {
           ctx.lineTo(x, bbox.top + bbox.height);
           ctx.stroke();
           ctx.setLineDash([]);
-          ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+          ctx.font = `${11 * scale * dpr}px system-ui, sans-serif`;
           ctx.fillStyle = m.color;
           const text = `${m.label} ${formatStep(m.x)}`;
           const width = ctx.measureText(text).width;
           // Labels go right of their line unless that runs off the plot; stacked so they never overlap.
           const left = x + 4 * dpr + width > bbox.left + bbox.width ? x - 4 * dpr - width : x + 4 * dpr;
-          const y = bbox.top + (12 + 13 * i) * dpr;
+          const y = bbox.top + (12 + 13 * i) * scale * dpr;
           ctx.fillStyle = 'rgba(255,255,255,0.6)';
-          ctx.fillRect(left - 2 * dpr, y - 10 * dpr, width + 4 * dpr, 13 * dpr);
+          ctx.fillRect(left - 2 * dpr, y - 10 * scale * dpr, width + 4 * dpr, 13 * scale * dpr);
           ctx.fillStyle = m.color;
           ctx.fillText(text, left, y);
         });
@@ -116,6 +118,7 @@ export function Chart(props: ChartProps) {
   const plot = useRef<uPlot | null>(null);
   const xLog = props.xLog ?? true;
   const xKind = props.xKind ?? 'step';
+  const fontScale = props.fontScale ?? 1;
   const data = useMemo(
     () => [props.x, ...props.series.map((s) => s.values)] as uPlot.AlignedData,
     [props.x, props.series],
@@ -135,6 +138,7 @@ export function Chart(props: ChartProps) {
     props.xLabel,
     props.yLabel,
     props.syncKey,
+    fontScale,
   ]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `shape` stands for every option the chart is built from
@@ -143,6 +147,12 @@ export function Chart(props: ChartProps) {
     if (!el) return;
     const format = props.yFormat ?? defaultFormat;
     const yFormat = (v: number | null) => (v === null || v === undefined ? '' : format(v));
+    // uPlot's own defaults (12px ticks, bold 12px labels) unless the text is scaled.
+    const font = fontScale === 1 ? {} : { font: `${12 * fontScale}px system-ui, sans-serif` };
+    const labelFont =
+      fontScale === 1
+        ? {}
+        : { labelFont: `bold ${12 * fontScale}px system-ui, sans-serif`, labelSize: 30 * fontScale };
     const options: uPlot.Options = {
       width: Math.max(300, el.clientWidth),
       height: props.height ?? 280,
@@ -168,6 +178,9 @@ export function Chart(props: ChartProps) {
             xKind === 'log' ? splits.map((v) => (v === null ? '' : defaultFormat(v))) : splits.map(stepTicks),
           grid: { stroke: '#eee' },
           ticks: { stroke: '#ddd' },
+          ...font,
+          ...labelFont,
+          ...(fontScale === 1 ? {} : { size: 50 * fontScale }),
         },
         {
           label: props.yLabel,
@@ -175,7 +188,9 @@ export function Chart(props: ChartProps) {
           grid: { stroke: '#eee', ...(props.yLog ? { filter: decades } : {}) },
           ticks: { stroke: '#ddd', ...(props.yLog ? { filter: decades } : {}) },
           ...(props.yLog ? { filter: decades } : {}),
-          size: 56,
+          size: 56 * fontScale,
+          ...font,
+          ...labelFont,
         },
       ],
       series: [
@@ -194,7 +209,7 @@ export function Chart(props: ChartProps) {
           }),
         ),
       ],
-      plugins: props.markers && props.markers.length > 0 ? [markersPlugin(props.markers)] : [],
+      plugins: props.markers && props.markers.length > 0 ? [markersPlugin(props.markers, fontScale)] : [],
     };
     const u = new uPlot(options, latest.current, el);
     plot.current = u;
