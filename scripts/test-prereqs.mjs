@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * First step of `npm test`: the system programs the suite drives. The browser tests (playground,
+ * First step of `npm test`: the system programs the suite drives. The browser tests (lab,
  * dashboard) run Debian's headless Chromium; the queue test starts a private redis-server; the
  * TransformerLens interop test checks groklab's logits against PyTorch (Debian's python3-torch).
  * Missing ones are installed with apt-get where that is possible (root, or passwordless sudo, on

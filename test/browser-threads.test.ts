@@ -13,31 +13,22 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { withKernels } from '../src/engine/kernels.ts';
 import { kernelsFor } from '../src/engine/kernels-node.ts';
-import { float64Bits, trainSteps } from '../web/playground/train-steps.ts';
+import { noNodeBuiltins } from '../web/lab/build.ts';
 import {
   THREADS_CONFIG,
   THREADS_STEPS,
   type ThreadsResult,
   type ThreadsRun,
 } from './fixtures/browser-threads/protocol.ts';
+import { float64Bits, trainSteps } from './fixtures/browser-threads/train-steps.ts';
 import { CHROMIUM, launchChromium } from './helpers/chromium.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const fixture = path.join(root, 'test/fixtures/browser-threads');
 const skip = process.env.GROKLAB_SKIP_BROWSER === '1';
-
-/** Fails the build on any `node:` import, naming the module that made it (as web/playground/build.ts). */
-const noNodeBuiltins: Plugin = {
-  name: 'no-node-builtins',
-  setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => ({
-      errors: [{ text: `${args.path} imported by ${path.relative(root, args.importer)}` }],
-    }));
-  },
-};
 
 /** Bundles the page, the training worker and the chunk worker into `outdir`; the bundle inputs by entry. */
 async function buildPage(outdir: string): Promise<Record<string, string[]>> {

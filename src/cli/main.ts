@@ -47,11 +47,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> 
     load: async () => (await import('./export.ts')).registerExport,
   },
   import: {
-    summary: 'TransformerLens checkpoints as a run folder that analyze and detect work on',
+    summary: 'a lab export (.zip) or TransformerLens checkpoints as a run folder',
     load: async () => (await import('./import.ts')).registerImport,
   },
   serve: {
-    summary: 'live dashboard of a runs directory',
+    summary: 'live dashboard of a runs directory, and the lab at /lab',
     load: async () => (await import('./serve.ts')).registerServe,
   },
   sweep: {

@@ -8,10 +8,12 @@
  *   kernels-wasm.ts      the WebAssembly kernels at run time (memory, operands, threads)
  *   kernels-js.ts        the pure TypeScript kernels (the product only)
  *   kernels-node.ts      loading on Node (the .wasm read from disk, GROKLAB_KERNELS, threads)
- *   kernels-browser.ts   loading from bytes (browsers)
+ *   kernels-browser.ts   loading from bytes (browsers), threaded in a cross-origin isolated Web Worker
  *   kernel-selection.ts  which kernels getKernels() returns
  *   wasm-module.ts       checking and reading the compiled module
- *   threads.ts           the worker threads (Node)
+ *   thread-pool.ts       the pool that shares kernel calls among threads (Node and browsers)
+ *   threads.ts           its worker threads on Node (worker_threads)
+ *   threads-web.ts       its workers in a browser (Web Workers; serveChunksInWebWorker)
  *
  * Two implementations share one contract: WebAssembly (built from src/kernels/assembly by
  * scripts/build-wasm.mjs) and `js`, whose `arrays` is null: the ops then run the kernel table's
@@ -22,8 +24,9 @@
  * every call, and the wasm kernels give the same bits whatever their number of threads.
  *
  * How kernels are obtained: `getKernels()` works with no set-up on Node (kernel-selection.ts);
- * in a browser, `useKernels(await kernelsFromWasmBytes(bytes))` once before training
- * (single-threaded, needs no cross-origin isolation), else the pure TypeScript kernels.
+ * in a browser, `useKernels(await kernelsFromWasmBytes(bytes, { threads, createWorker }))` once
+ * before training: threaded inside a Web Worker of a cross-origin isolated page, else on one
+ * thread (the lab, web/lab, does this); without it, the pure TypeScript kernels.
  *
  * Runs anywhere (Node, browsers, bundlers): no module here imports `node:` at run time.
  */

@@ -28,7 +28,7 @@ export const WASM_FILES = ['groklab-fma.wasm', 'groklab.wasm'] as const;
 export const wasmSource = (file: (typeof WASM_FILES)[number]): string => path.join(root, 'src/kernels', file);
 
 /** Fails the build on any `node:` import, naming the module that made it. */
-const noNodeBuiltins: Plugin = {
+export const noNodeBuiltins: Plugin = {
   name: 'no-node-builtins',
   setup(b) {
     b.onResolve({ filter: /^node:/ }, (args) => ({

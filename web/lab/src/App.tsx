@@ -64,7 +64,7 @@ export function App({ runs }: { runs: LabRuns }) {
         const made = runs.create(applyOverrides(configOf(url) as object, variant.overrides), variant.label);
         if ('id' in made) ids.push(made.id);
       }
-      for (const id of ids) runs.start(id);
+      runs.startTogether(ids);
       if (ids.length > 0) {
         setShown(new Set(ids));
         setFocused(ids[0]);

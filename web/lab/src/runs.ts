@@ -159,10 +159,13 @@ export class LabRuns implements LabActions {
 
   // --- training ---
 
-  /** Threads for a run starting now: the cores shared among the runs training (at most 8, as on Node). */
-  private threadsFor(): number {
+  /**
+   * Threads for runs starting now: the cores shared among the runs training, these `starting` ones
+   * included (at most 8, as on Node).
+   */
+  private threadsFor(starting = 1): number {
     const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-    const training = [...this.runs.values()].filter((r) => r.state === 'running').length + 1;
+    const training = [...this.runs.values()].filter((r) => r.state === 'running').length + starting;
     return Math.max(1, Math.min(8, Math.floor(cores / training)));
   }
 
@@ -247,9 +250,17 @@ export class LabRuns implements LabActions {
   }
 
   start(id: string): void {
-    const run = this.runs.get(id);
-    if (run === undefined || run.config === null) return;
-    this.spawn(id, { type: 'start', runId: id, config: run.config, threads: this.threadsFor() });
+    this.startTogether([id]);
+  }
+
+  /** Starts runs side by side, sharing the cores among them from the start. */
+  startTogether(ids: readonly string[]): void {
+    const threads = this.threadsFor(ids.length);
+    for (const id of ids) {
+      const run = this.runs.get(id);
+      if (run === undefined || run.config === null) continue;
+      this.spawn(id, { type: 'start', runId: id, config: run.config, threads });
+    }
   }
 
   pause(id: string): void {
