@@ -16,8 +16,13 @@ import type { ConfigProblem, LabActions, LabRun, LabRunState } from './model.ts'
 import type { FromWorker, ResumePoint, ToWorker } from './protocol.ts';
 import { LabStore, type StoredRun } from './store.ts';
 
-/** How often the live verdict is recomputed while a run trains. */
-const DETECT_INTERVAL_MS = 400;
+/**
+ * How often the live verdict is recomputed, and the page redrawn for new evaluations, while runs
+ * train. The page shares the machine's cores with the kernel threads: redrawing at every
+ * evaluation of a fast run (ten a second for the demo) would take CPU time from training.
+ */
+const DETECT_INTERVAL_MS = 1000;
+const REDRAW_INTERVAL_MS = 250;
 
 /** The run-folder status a lab state is exported as. */
 const EXPORTED_STATE: Record<LabRunState, string> = {
@@ -65,6 +70,7 @@ export class LabRuns implements LabActions {
   private snapshot: LabRun[] = [];
   private detectTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private nextColor = 0;
+  private redrawTimer: ReturnType<typeof setTimeout> | null = null;
 
   private constructor(
     private readonly store: LabStore | null,
@@ -95,16 +101,29 @@ export class LabRuns implements LabActions {
   }
 
   private changed(): void {
+    if (this.redrawTimer !== null) clearTimeout(this.redrawTimer);
+    this.redrawTimer = null;
     this.snapshot = [...this.runs.values()];
     for (const listener of this.listeners) listener();
   }
 
-  private update(id: string, patch: Partial<LabRun>, persist = true): LabRun | undefined {
+  /** Redraws within REDRAW_INTERVAL_MS (the state itself is current at once: get() reads it). */
+  private changedSoon(): void {
+    this.redrawTimer ??= setTimeout(() => this.changed(), REDRAW_INTERVAL_MS);
+  }
+
+  private update(
+    id: string,
+    patch: Partial<LabRun>,
+    persist = true,
+    redraw: 'now' | 'soon' = 'now',
+  ): LabRun | undefined {
     const run = this.runs.get(id);
     if (run === undefined) return undefined;
     const next = { ...run, ...patch };
     this.runs.set(id, next);
-    this.changed();
+    if (redraw === 'now') this.changed();
+    else this.changedSoon();
     if (persist) void this.store?.saveRun(stored(next));
     return next;
   }
@@ -203,7 +222,12 @@ export class LabRuns implements LabActions {
               { step: record.step, share: spectrum.keyShare },
             ]
           : run.keyShare;
-        this.update(id, { records, keyShare, spectrum: spectrum ?? run.spectrum, step: record.step }, false);
+        this.update(
+          id,
+          { records, keyShare, spectrum: spectrum ?? run.spectrum, step: record.step },
+          false,
+          'soon',
+        );
         void this.store?.addRecord(id, record, spectrum);
         this.scheduleDetect(id, DETECT_INTERVAL_MS);
         return;
