@@ -2,7 +2,6 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
-import './verdict-badges.css';
 import { App } from './App.tsx';
 
 const root = document.getElementById('root');

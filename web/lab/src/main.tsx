@@ -2,7 +2,6 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import 'uplot/dist/uPlot.min.css';
 import './lab.css';
-import '../../dashboard/src/verdict-badges.css';
 import { App } from './App.tsx';
 import { applyStoredLargeText } from './components/LargeText.tsx';
 import { LabRuns } from './runs.ts';

@@ -1,5 +1,6 @@
 /** Small labels for a run's state and its verdict. Colour is never the only cue: the word is always there. */
 import type { RunRowState, VerdictLabel } from '../api.ts';
+import './badges.css';
 
 const VERDICT_TEXT: Record<VerdictLabel, string> = {
   grokked: 'grokked',

@@ -8,6 +8,7 @@
 import { useEffect, useMemo, useRef } from 'react';
 import uPlot from 'uplot';
 import { formatStep } from '../format.ts';
+import './chart.css';
 
 export interface ChartSeries {
   label: string;
