@@ -135,6 +135,11 @@ describe('dashboard in headless Chromium', {
       weight_decay: 0,
     });
 
+    // A mixture run's log: x+y jumps at step 400, x·y at step 3000 (metrics per component).
+    writeRunWithLog(runsDir, 'mixture-log', mixtureLog() as Parameters<typeof writeRunWithLog>[2], {
+      weight_decay: 1,
+    });
+
     server = await startDashboardServer({
       runsDir,
       port: 0,
@@ -266,6 +271,24 @@ describe('dashboard in headless Chromium', {
     await page.close();
   });
 
+  test('a mixture run shows its accuracy per component; a run without components does not', async () => {
+    const page = await newPage();
+    await page.goto(new URL('runs/mixture-log', server.url).href);
+    await page.waitForSelector('[data-testid="run-page"][data-run="mixture-log"]');
+    await until('the components chart', async () => (await points(page, 'chart-components')) > 0, 30_000);
+    assert.equal(await points(page, 'chart-components'), MIXTURE_STEPS.length);
+    const legend = (await page.locator('[data-testid="chart-components"] .u-legend').textContent()) ?? '';
+    for (const label of ['all (test)', 'add test', 'add train', 'mul test', 'mul train']) {
+      assert.ok(legend.includes(label), `legend lacks ${label}: ${legend}`);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'run-components.png'), fullPage: true });
+    await page.goto(new URL('runs/older-run', server.url).href);
+    await page.waitForSelector('[data-testid="run-page"][data-run="older-run"]');
+    await until('its curves', async () => (await points(page, 'chart-accuracy')) > 0, 30_000);
+    assert.equal(await page.locator('[data-testid="chart-components"]').count(), 0);
+    await page.close();
+  });
+
   test('a run with softmax_collapse and nlm_cosine shows their chart and the collapse with its verdict; an older run neither', async () => {
     const page = await newPage();
     await page.goto(new URL('runs/collapsed', server.url).href);
@@ -348,3 +371,30 @@ describe('dashboard in headless Chromium', {
     assert.deepEqual(pageErrors, [], 'the pages threw no errors and contacted no other host');
   });
 });
+
+const MIXTURE_STEPS = [0, 10, 100, 200, 400, 600, 1000, 2000, 3000, 4000, 5000];
+
+/** Two components: x+y generalizes at step 400, x·y at 3000; the aggregate is their mean. */
+function mixtureLog(): Record<string, unknown>[] {
+  const jump = (step: number, at: number) => (step >= at ? 1 : 0.02);
+  return MIXTURE_STEPS.map((step) => {
+    const add = jump(step, 400);
+    const mul = jump(step, 3000);
+    const train = step >= 100 ? 1 : 0.1;
+    return {
+      step,
+      train_loss: 1 - train + 0.01,
+      train_acc: train,
+      test_loss: 2 - add - mul + 0.01,
+      test_acc: (add + mul) / 2,
+      weight_norm: 10,
+      norms: {},
+      lr: 0.001,
+      wall_s: step / 100,
+      components: {
+        add: { train_loss: 0.01, train_acc: train, test_loss: 1.01 - add, test_acc: add },
+        mul: { train_loss: 0.01, train_acc: train, test_loss: 1.01 - mul, test_acc: mul },
+      },
+    };
+  });
+}

@@ -8,6 +8,7 @@
  *     1 when the features are the same up to rotation and scale, towards 0 when unrelated.
  */
 import { gemm } from '../engine/ops.ts';
+import { relativeChange } from '../train/progress-measures.ts';
 
 export interface FeatureMovement {
   layer: string;
@@ -61,15 +62,10 @@ export function featureMovement(
   rows: number,
   cols: number,
 ): FeatureMovement {
-  let diff = 0;
-  let base = 0;
-  for (let i = 0; i < rows * cols; i++) {
-    diff += (features[i] - initial[i]) ** 2;
-    base += initial[i] * initial[i];
-  }
   return {
     layer,
-    relative_change: base > 0 ? Math.sqrt(diff / base) : 0,
+    // The same function as the trainer's feature_change (src/train/progress-measures.ts).
+    relative_change: relativeChange(features, initial),
     cka_to_init: linearCka(features, initial, rows, cols, cols),
   };
 }

@@ -12,6 +12,7 @@
  */
 import { gemm } from '../engine/ops.ts';
 import type { Model } from '../models/index.ts';
+import { embeddingView } from '../train/progress-measures.ts';
 import { columnsOver, rowsOver, type ZpMatrix } from './fourier.ts';
 
 export interface WeightTensor {
@@ -34,19 +35,8 @@ function product(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: numbe
   return out;
 }
 
-/**
- * The embedding as functions of Z_p: the learned table's first p rows, or for one-hot inputs the
- * first layer's rows of each operand position. The '=' and operator tokens have their own rows;
- * only the operand positions carry a function of Z_p.
- */
-export function embeddingView(model: Model, p: number, operandPositions?: readonly number[]): ZpMatrix[] {
-  const { io } = model;
-  const table = model.roles().input.table;
-  const width = table.shape[1];
-  if (model.roles().input.kind !== 'one-hot') return [rowsOver(table.data, p, width)];
-  const operands = operandPositions ?? Array.from({ length: Math.max(1, io.seqLen - 1) }, (_, t) => t);
-  return operands.map((t) => rowsOver(table.data, p, width, t * io.vocabSize));
-}
+// The embedding view moved to src/train/progress-measures.ts (the trainer's fourier_top_share reads it too).
+export { embeddingView };
 
 /**
  * The matrices of each view of the model (several are pooled: their energies add), for a task over Z_p.

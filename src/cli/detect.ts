@@ -1,5 +1,15 @@
 /** `groklab detect PATH...`: did it grok, when, and how sharply (src/measures). */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import {
+  type CapabilityResult,
+  capabilityOptionProblems,
+  isCapabilityFailure,
+} from '../measures/capabilities.ts';
+import { formatCapabilities } from '../measures/capability-format.ts';
+import { detectCapabilities } from '../measures/capability-paths.ts';
+import { formatHiddenGrokking } from '../measures/hidden-grokking.ts';
 import {
   type AnalyzeOptions,
   type ColumnOverrides,
@@ -14,6 +24,9 @@ import {
   optionProblems,
   type TaskHint,
 } from '../measures/index.ts';
+import { capabilityTimelineSpec, type TimelineCapability } from '../plots/capability-specs.ts';
+import { specToSvg, svgToPng } from '../plots/render.ts';
+import { writeFileAtomic } from '../runs/index.ts';
 import { MODULAR_OPS, TASK_LIMITS } from '../tasks/index.ts';
 import { type FieldProblem, UsageError } from '../util/errors.ts';
 import { numberFlag } from './number-flag.ts';
@@ -33,6 +46,9 @@ interface DetectCliOptions {
   task?: string;
   p?: string;
   trainFraction?: string;
+  capabilities?: string;
+  timeline?: string;
+  evalSize?: string;
 }
 
 /** Adds `detect` to a commander program; output goes to `out` (stdout by default). */
@@ -78,7 +94,23 @@ export function registerDetect(program: Command, out: NodeJS.WritableStream = pr
     )
     .option('--p <p>', 'the modulus of --task')
     .option('--train-fraction <f>', 'share of all pairs in the training set, in (0, 1), for --task')
-    .action((paths: string[], opts: DetectCliOptions) => {
+    .option(
+      '--capabilities <glob>',
+      "one result per column whose name matches the glob, each judged on its own curve: t_grok, sharpness, a label (grokked, jumped-early, jumped, rising-gradually, declined, flat, insufficient-data). * matches within one '/' segment, ** across segments, ? one character, {a,b} either; quote it so the shell leaves it alone: --capabilities 'test_acc/*' or 'eval/*/acc'",
+    )
+    .option(
+      '--timeline <file>',
+      'with --capabilities: also draw the event timeline, one row per capability, to FILE (.svg or .png)',
+    )
+    .option(
+      '--eval-size <n>',
+      'with --capabilities: examples each accuracy was measured on, for its binomial noise (default: read off the values when they are counts out of N, else the residuals alone)',
+    )
+    .action(async (paths: string[], opts: DetectCliOptions) => {
+      if (opts.capabilities !== undefined) {
+        await capabilitiesAction(paths, opts, out);
+        return;
+      }
       const options = parseOptions(opts);
       const outcomes: DetectOutcome[] = paths.flatMap((p) => detectPath(p, options));
       if (opts.json) out.write(`${JSON.stringify(outcomes, null, 2)}\n`);
@@ -87,9 +119,112 @@ export function registerDetect(program: Command, out: NodeJS.WritableStream = pr
     });
 }
 
+/** The flags of whole-run detection that mean nothing per capability. */
+const RUN_ONLY_FLAGS: Array<[keyof DetectCliOptions, string]> = [
+  ['trainAcc', '--train-acc'],
+  ['testAcc', '--test-acc'],
+  ['trainLoss', '--train-loss'],
+  ['testLoss', '--test-loss'],
+  ['weightNorm', '--weight-norm'],
+  ['classes', '--classes'],
+  ['baseline', '--baseline'],
+  ['task', '--task'],
+  ['p', '--p'],
+  ['trainFraction', '--train-fraction'],
+];
+
+/** `detect --capabilities`: one result per matching column, its table and timeline, or --json. */
+async function capabilitiesAction(
+  paths: string[],
+  opts: DetectCliOptions,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  const problems: FieldProblem[] = [];
+  for (const [key, flag] of RUN_ONLY_FLAGS) {
+    if (opts[key] !== undefined) {
+      problems.push({
+        field: flag,
+        message:
+          'judges one run as a whole and does not apply with --capabilities (each capability is judged on its own curve; its train column is found by name)',
+      });
+    }
+  }
+  const glob = opts.capabilities as string;
+  const options = {
+    glob,
+    step: opts.step,
+    memThreshold: numberFlag(problems, '--mem-threshold', opts.memThreshold),
+    grokThreshold: numberFlag(problems, '--grok-threshold', opts.grokThreshold),
+    evalSize: numberFlag(problems, '--eval-size', opts.evalSize),
+  };
+  problems.push(...capabilityOptionProblems(options));
+  if (opts.timeline !== undefined && !/\.(svg|png)$/i.test(opts.timeline)) {
+    problems.push({ field: '--timeline', message: `must name a .svg or .png file, got "${opts.timeline}"` });
+  }
+  if (problems.length > 0) throw new UsageError(problems);
+  // Every input is read and checked before anything is written.
+  const detection = detectCapabilities(paths, options);
+  if (opts.timeline !== undefined) await writeTimeline(opts.timeline, detection, glob);
+  if (opts.json) out.write(`${JSON.stringify(detection.outcomes, null, 2)}\n`);
+  else {
+    out.write(
+      formatCapabilities(detection.outcomes, glob, (r) => detection.steps.get(r) ?? [], detection.unmatched),
+    );
+    for (const [where, claims] of detection.hidden) {
+      out.write(`\n${where}: ${formatHiddenGrokking(claims).join('\n')}\n`);
+    }
+  }
+}
+
+async function writeTimeline(
+  file: string,
+  detection: ReturnType<typeof detectCapabilities>,
+  glob: string,
+): Promise<void> {
+  const results = detection.outcomes.filter((o): o is CapabilityResult => !isCapabilityFailure(o));
+  const sources = [...new Set(results.map((r) => r.source.path ?? '(curve)'))];
+  const jumps = new Set(['grokked', 'jumped-early', 'jumped']);
+  const rows: TimelineCapability[] = results.map((r) => {
+    const change =
+      r.label === 'declined'
+        ? r.decline
+        : r.label === 'flat' || r.label === 'insufficient-data'
+          ? null
+          : r.change;
+    const span =
+      change && (jumps.has(r.label) || change.significance.significant)
+        ? { from: change.t10, to: change.t90 }
+        : null; // a slow drift found only by the ends' test gets no bar
+    return {
+      name: sources.length > 1 ? `${path.basename(r.source.path ?? '')}: ${r.name}` : r.name,
+      label: r.label,
+      evaluations: detection.steps.get(r) ?? [],
+      t_mem: r.t_mem,
+      onset: r.t_grok,
+      span,
+    };
+  });
+  const spec = capabilityTimelineSpec(rows, {
+    title: `Capabilities matching '${glob}'`,
+    subtitle: [
+      sources.length === 1 ? sources[0] : `${sources.length} logs`,
+      'bar: 10→90% of the change, ▲ onset of a jump, ◆ t_mem of its train column, ticks: evaluations',
+    ],
+  });
+  const svg = await specToSvg(spec);
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileAtomic(file, /\.png$/i.test(file) ? svgToPng(svg) : svg);
+}
+
 /** Turns the flag strings into AnalyzeOptions; every bad value is reported at once. */
 function parseOptions(opts: DetectCliOptions): AnalyzeOptions {
   const problems: FieldProblem[] = [];
+  for (const [value, flag] of [
+    [opts.timeline, '--timeline'],
+    [opts.evalSize, '--eval-size'],
+  ] as const) {
+    if (value !== undefined) problems.push({ field: flag, message: 'applies only with --capabilities GLOB' });
+  }
   const options: AnalyzeOptions = {
     memThreshold: numberFlag(problems, '--mem-threshold', opts.memThreshold),
     grokThreshold: numberFlag(problems, '--grok-threshold', opts.grokThreshold),

@@ -12,7 +12,9 @@ const ENDINGS: Record<StopReason | 'diverged', string> = {
 
 /**
  * Training progress on stderr: a live bar on a terminal, otherwise (CI, pipes) a line every few
- * seconds. Shows step, latest train/test accuracy, steps per second and the time left.
+ * seconds. Shows step, latest train/test accuracy, steps per second and the time left, and, once the
+ * progress measures' rule has fired (eval.progress, docs/early-warning.md), "circuit forming since
+ * step N".
  */
 export class TrainingProgress {
   private readonly bar: cliProgress.SingleBar | null;
@@ -34,7 +36,8 @@ export class TrainingProgress {
         ? new cliProgress.SingleBar(
             {
               stream,
-              format: '{bar} {value}/{total} | train {train} test {test} | {rate} steps/s | ETA {time_left}',
+              format:
+                '{bar} {value}/{total} | train {train} test {test} | {rate} steps/s | ETA {time_left}{warning}',
               barsize: 24,
               hideCursor: true,
             },
@@ -91,7 +94,7 @@ export class TrainingProgress {
 
   private line(step: number): string {
     const p = this.payload(step);
-    return `step ${step}/${this.totalSteps}  train ${p.train}  test ${p.test}  ${p.rate} steps/s`;
+    return `step ${step}/${this.totalSteps}  train ${p.train}  test ${p.test}  ${p.rate} steps/s${p.warning}`;
   }
 
   private payload(step: number) {
@@ -102,6 +105,13 @@ export class TrainingProgress {
       test: this.last ? this.last.test_acc.toFixed(3) : '  -  ',
       rate: known ? this.rate.toFixed(this.rate < 10 ? 1 : 0) : '-',
       time_left: formatSeconds(known ? (this.totalSteps - step) / this.rate : Number.NaN),
+      warning: warningText(this.last),
     };
   }
+}
+
+/** "  circuit forming since step 600" once the record says the warning fired; else nothing. */
+export function warningText(record: EvalRecord | null): string {
+  const step = record?.progress?.circuit_warning;
+  return step === undefined ? '' : `  circuit forming since step ${step}`;
 }

@@ -63,9 +63,23 @@ export function applyOverrides<T extends object>(config: T, overrides: readonly 
     const parts = key.split('.');
     let node: Record<string, unknown> = copy;
     let ok = true;
-    for (const part of parts.slice(0, -1)) {
+    for (const [depth, part] of parts.slice(0, -1).entries()) {
       const next = node[part];
-      if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+      // A list (a mixture's components) is entered by index: task.components.1.train_fraction.
+      if (Array.isArray(next)) {
+        const index = parts[depth + 1];
+        if (!/^\d+$/.test(index) || Number(index) >= next.length) {
+          problems.push({
+            field: key,
+            message: `${part} is a list of ${next.length}: name an entry by its index, 0 to ${next.length - 1} (e.g. ${parts.slice(0, depth + 1).join('.')}.0)`,
+          });
+          ok = false;
+          break;
+        }
+        node = next as unknown as Record<string, unknown>;
+        continue;
+      }
+      if (typeof next !== 'object' || next === null) {
         problems.push({
           field: key,
           message: `${part} is not a section; sections are ${sectionNames(copy)}`,

@@ -5,8 +5,16 @@
  */
 import type { RunConfig } from '../config/schema.ts';
 import { buildModel, type Model, type ModelIO } from '../models/index.ts';
-import { buildTask, makeSplit, type Split, splitFromJson, type TaskData } from '../tasks/index.ts';
+import {
+  buildTask,
+  makeMixtureSplit,
+  makeSplit,
+  type Split,
+  splitFromJson,
+  type TaskData,
+} from '../tasks/index.ts';
 import { type Examples, selectExamples } from '../train/data.ts';
+import { progressSetup } from '../train/progress-measures.ts';
 import { Trainer } from '../train/trainer.ts';
 
 export interface Experiment {
@@ -23,10 +31,17 @@ export interface Experiment {
   createTrainer(model?: Model): Trainer;
 }
 
-/** The config's training fraction; tasks without one (MNIST) bring their own split. */
-function trainFraction(config: RunConfig): number {
+/**
+ * The split drawn from split_seed: a mixture splits each component by its own fraction; a task with
+ * its own split (MNIST) never gets here.
+ */
+function drawSplit(config: RunConfig, task: TaskData): Split {
   if (config.task.kind === 'mnist') throw new Error('buildExperiment: an mnist task brings its own split');
-  return config.task.train_fraction;
+  if (config.task.kind === 'mixture') {
+    if (!task.components) throw new Error('buildExperiment: a mixture task has no components');
+    return makeMixtureSplit(task.components, config.split_seed);
+  }
+  return makeSplit(task.numExamples, config.task.train_fraction, config.split_seed);
 }
 
 /**
@@ -39,15 +54,15 @@ export function buildExperiment(config: RunConfig, savedSplit?: unknown): Experi
   const chosen =
     savedSplit !== undefined
       ? splitFromJson(savedSplit, task.numExamples)
-      : (task.split ?? makeSplit(task.numExamples, trainFraction(config), config.split_seed));
+      : (task.split ?? drawSplit(config, task));
   const io: ModelIO = {
     vocabSize: task.vocabSize,
     seqLen: task.seqLen,
     numClasses: task.numClasses,
     features: task.features,
   };
-  const train = selectExamples(task.inputs, task.labels, task.seqLen, chosen.train);
-  const test = selectExamples(task.inputs, task.labels, task.seqLen, chosen.test);
+  const train = selectExamples(task.inputs, task.labels, task.seqLen, chosen.train, task.components);
+  const test = selectExamples(task.inputs, task.labels, task.seqLen, chosen.test, task.components);
   const createModel = () => buildModel(config.model, io, config.seed);
   return {
     config,
@@ -58,6 +73,14 @@ export function buildExperiment(config: RunConfig, savedSplit?: unknown): Experi
     test,
     createModel,
     createTrainer: (model = createModel()) =>
-      new Trainer(model, train, test, config.train, config.eval, config.seed),
+      new Trainer(
+        model,
+        train,
+        test,
+        config.train,
+        config.eval,
+        config.seed,
+        progressSetup(config.task, task, createModel),
+      ),
   };
 }

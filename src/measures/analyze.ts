@@ -9,6 +9,7 @@ import {
 } from './baseline.ts';
 import { type ColumnOverrides, resolveColumns } from './columns.ts';
 import { detectTransition } from './detector.ts';
+import { earlyWarningView } from './early-warning.ts';
 import { findInstability } from './instability.ts';
 import { normView } from './norms.ts';
 import { describePlateau } from './plateau.ts';
@@ -30,7 +31,7 @@ import type {
   StabilityColumn,
   Transition,
 } from './types.ts';
-import { decideVerdict } from './verdict.ts';
+import { decideVerdict, earlyWarningNote } from './verdict.ts';
 
 export const DEFAULT_MEM_THRESHOLD = 0.99;
 export { DEFAULT_GROK_THRESHOLD };
@@ -171,6 +172,9 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
     softmaxCollapse,
     nlmCosine,
   });
+  const earlyWarning = earlyWarningView(log.table, measures);
+  const warningNote = earlyWarning ? earlyWarningNote(earlyWarning, thresholds.grok) : null;
+  if (warningNote) verdict.notes.push(warningNote);
   verdict.notes.push(...(log.notes ?? []));
   if (grok.step === null && grok.unconfirmedLast !== null) {
     verdict.notes.push(
@@ -194,6 +198,7 @@ export function analyzeLog(log: LoadedLog, options: AnalyzeOptions = {}): Detect
     instability,
     softmax_collapse: softmaxCollapse,
     nlm_cosine: nlmCosine,
+    early_warning: earlyWarning,
     verdict,
     issues,
   };

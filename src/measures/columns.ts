@@ -27,8 +27,8 @@ export const ROLE_FLAGS: Record<Role, string> = {
   weight_norm: '--weight-norm',
 };
 
-const TRAIN = new Set(['train', 'training', 'trn']);
-const HELD_OUT = new Set([
+export const TRAIN = new Set(['train', 'training', 'trn']);
+export const HELD_OUT = new Set([
   'test',
   'val',
   'valid',
@@ -39,8 +39,8 @@ const HELD_OUT = new Set([
   'holdout',
   'heldout',
 ]);
-const ACCURACY = new Set(['acc', 'accuracy', 'top1', 'acc1']);
-const LOSS = new Set(['loss', 'nll', 'xent', 'ce', 'crossentropy']);
+export const ACCURACY = new Set(['acc', 'accuracy', 'top1', 'acc1']);
+export const LOSS = new Set(['loss', 'nll', 'xent', 'ce', 'crossentropy']);
 const GRADIENT = new Set(['grad', 'grads', 'gradient', 'gradients', 'update']);
 const STEP_NAMES = [
   'trainer/global_step',
@@ -122,12 +122,43 @@ function pickMetric(
   return { column: ranked[0]?.column ?? null, others: ranked.slice(1).map((c) => c.column) };
 }
 
-function pickStep(table: LogTable): string | null {
+export function pickStep(table: LogTable): string | null {
   for (const name of STEP_NAMES) {
     const found = table.columns.find((c) => !isCompanion(c) && bareName(c) === name);
     if (found && finiteCount(table.rows, found) > 0) return found;
   }
   return null;
+}
+
+/**
+ * The step column alone (capabilities.ts): TensorBoard's event step, a groklab run's, the override,
+ * else the first of STEP_NAMES. UsageError when the override names no column or none is found.
+ */
+export function resolveStepColumn(table: LogTable, override: string | undefined, where: string): string {
+  const available = table.columns.join(', ') || '(none)';
+  if (override !== undefined) {
+    if (table.intrinsicStep !== undefined) {
+      throw new UsageError({
+        field: ROLE_FLAGS.step,
+        message: `${where} is a TensorBoard log: its x axis is the event step, there is no step column to choose`,
+      });
+    }
+    if (!table.columns.includes(override)) {
+      throw new UsageError({
+        field: ROLE_FLAGS.step,
+        message: `no column "${override}" in ${where}; columns: ${available}`,
+      });
+    }
+    return override;
+  }
+  const step = table.intrinsicStep ?? table.knownColumns?.step ?? pickStep(table);
+  if (step === null || step === undefined) {
+    throw new UsageError({
+      field: ROLE_FLAGS.step,
+      message: `no step column recognized in ${where}; columns: ${available}; name one with ${ROLE_FLAGS.step}`,
+    });
+  }
+  return step;
 }
 
 /**

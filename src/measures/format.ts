@@ -7,6 +7,7 @@ import {
   type BaselineInfo,
   type DetectOutcome,
   type DetectResult,
+  type EarlyWarningView,
   isFailure,
   type PlateauInfo,
   type SigmoidFit,
@@ -69,6 +70,23 @@ function bandLine(b: BaselineInfo, plateau: PlateauInfo | null): string {
       ? `; the plateau ${num(plateau.level)} sits ${POSITION_WORDS[plateau.band_position]}`
       : '';
   return `${num(b.band.low, 3)} (${chance}) – ${num(b.band.high, 3)} (${chance} + swapped pairs)${where}`;
+}
+
+/** "step 600 · 750 steps (56% of t_grok) before t_grok", "none before t_grok", ... */
+export function warningText(w: EarlyWarningView): string {
+  const at = `step ${formatStep(w.step)}`;
+  switch (w.outcome) {
+    case 'ahead':
+      return `${at} · ${formatStep(w.lead_steps)} steps${w.lead_fraction !== null ? ` (${Math.round(100 * w.lead_fraction)}% of t_grok)` : ''} before t_grok`;
+    case 'late':
+      return `${at} · not before t_grok (${formatStep(-(w.lead_steps ?? 0))} steps after)`;
+    case 'missed':
+      return 'none before t_grok';
+    case 'pending':
+      return `${at} · test accuracy has not followed (yet)`;
+    default:
+      return 'none';
+  }
 }
 
 function fitLine(fit: SigmoidFit | null, best: boolean): string | null {
@@ -144,6 +162,8 @@ export function formatReport(r: DetectResult): string {
       `final ${num(nlm.final)} at step ${formatStep(nlm.final_step)} · median of the last ${nlm.late_evaluations} evaluations ${num(nlm.median_late)} (from step ${formatStep(nlm.late_from_step)}) · max ${num(nlm.max)} at ${formatStep(nlm.max_step)}`,
     );
   }
+  const warning = r.early_warning;
+  if (warning) row('circuit-forming warning (progress measures)', warningText(warning));
   const trend = r.end_trend;
   if (trend) {
     row(
@@ -158,6 +178,7 @@ export function formatReport(r: DetectResult): string {
     .map(([role, c]) => `${role}=${c}`);
   if (collapse) cols.push(`softmax_collapse=${collapse.column}`);
   if (nlm) cols.push(`nlm_cosine=${nlm.column}`);
+  if (warning) cols.push(`circuit_warning=${warning.column}`);
   row('columns', cols.join(' · '));
   if (r.issues.length > 0) {
     lines.push('', `issues (${r.issues.length}):`);
@@ -184,17 +205,22 @@ export function formatTable(outcomes: DetectOutcome[]): string {
     'baseline',
     'issues',
   ];
+  // Only logs with progress measures get the warning's column: the table of others is as it was.
+  const warned = outcomes.some((o) => !isFailure(o) && o.early_warning !== null);
+  if (warned) header.splice(5, 0, 'warning');
   const rows = outcomes.map((o) => {
     const name = o.source.run_id ?? o.source.path ?? '(curve)';
-    if (isFailure(o)) return [name, 'error', '', '', '', '', '', '', '', ''];
+    if (isFailure(o)) return [name, 'error', ...header.slice(2).map(() => '')];
     const m = o.measures;
     const tr = o.transition;
+    const warning = warned ? [o.early_warning ? formatStep(o.early_warning.step) : '—'] : [];
     return [
       name,
       o.verdict.label,
       formatStep(m.t_mem),
       formatStep(m.t_grok_onset),
       formatStep(m.t_grok_crossing),
+      ...warning,
       formatStep(m.gap_onset),
       tr?.width_relative != null ? `${(100 * tr.width_relative).toFixed(1)}%` : '—',
       num(o.plateau?.level ?? null),
@@ -211,7 +237,7 @@ export function formatTable(outcomes: DetectOutcome[]): string {
   }
   out.push(
     '',
-    'onset: first evaluation of the jump (detector); t_grok: first confirmed evaluation with test acc ≥ threshold; gap = onset − t_mem; width: 10→90% rise / onset; baseline: the memorization band (chance – chance + swapped pairs) when the task is known; issues: warnings (see --json or a single path)',
+    `onset: first evaluation of the jump (detector); t_grok: first confirmed evaluation with test acc ≥ threshold;${warned ? ' warning: step of the circuit-forming warning (progress measures);' : ''} gap = onset − t_mem; width: 10→90% rise / onset; baseline: the memorization band (chance – chance + swapped pairs) when the task is known; issues: warnings (see --json or a single path)`,
   );
   return `${out.join('\n')}\n`;
 }

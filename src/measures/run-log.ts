@@ -72,16 +72,23 @@ export function loadRunParts(parts: RunLogParts): LoadedLog {
       message: 'metrics.jsonl ends in an incomplete line (a crash or a write in progress); it was skipped',
     });
   }
+  const extra = new Set<string>();
   const rows: RawRow[] = parts.records.map((r) => {
     const row: RawRow = {};
     for (const c of READ_COLUMNS) {
       const v = r[c];
       row[c] = typeof v === 'number' || typeof v === 'string' || v === null ? v : undefined;
     }
+    addOtherColumns(r, row, extra);
     return row;
   });
   const known = Object.fromEntries(RUN_COLUMNS.map((c) => [c, c]));
-  const table: LogTable = { columns: READ_COLUMNS, rows, issues, knownColumns: known };
+  const table: LogTable = {
+    columns: [...READ_COLUMNS, ...orderedExtra(extra)],
+    rows,
+    issues,
+    knownColumns: known,
+  };
 
   let taskBaseline: BaselineInfo | null = null;
   let task: string | undefined;
@@ -134,6 +141,52 @@ export function loadRunParts(parts: RunLogParts): LoadedLog {
     lossPrecision,
     grokThreshold,
   };
+}
+
+/** The metrics of one mixture component, as columns `<metric>/<component name>` (docs/mixtures.md). */
+export const COMPONENT_METRICS = ['train_acc', 'test_acc', 'train_loss', 'test_loss'] as const;
+
+/**
+ * The other numbers of a metrics record, as columns for `detect --capabilities`: a mixture's
+ * `components: { add: { train_acc, ... } }` as `train_acc/add`, ..., and any other number, nested
+ * objects joined by "/" (`norms/embed`, `lr`) as the JSONL reader names them. The analysis of the
+ * run itself reads only READ_COLUMNS.
+ */
+function addOtherColumns(record: Record<string, unknown>, row: RawRow, columns: Set<string>): void {
+  const put = (column: string, v: unknown) => {
+    if (typeof v !== 'number' && v !== null) return;
+    row[column] = v;
+    columns.add(column);
+  };
+  const walk = (value: unknown, prefix: string) => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, inner] of Object.entries(value)) walk(inner, `${prefix}/${key}`);
+    } else put(prefix, value);
+  };
+  for (const [key, value] of Object.entries(record)) {
+    if ((READ_COLUMNS as readonly string[]).includes(key)) continue;
+    if (key === 'components' && isObject(value)) {
+      for (const [name, metrics] of Object.entries(value)) {
+        if (!isObject(metrics)) continue;
+        for (const m of COMPONENT_METRICS) put(`${m}/${name}`, metrics[m]);
+      }
+      continue;
+    }
+    if (isObject(value)) for (const [inner, v] of Object.entries(value)) walk(v, `${key}/${inner}`);
+    else put(key, value);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Component columns first, grouped by metric (train_acc/*, test_acc/*, ...), then the rest as found. */
+function orderedExtra(columns: Set<string>): string[] {
+  const all = [...columns];
+  const metricOf = (c: string) => COMPONENT_METRICS.findIndex((m) => c.startsWith(`${m}/`));
+  const components = all.filter((c) => metricOf(c) >= 0);
+  components.sort((a, b) => metricOf(a) - metricOf(b));
+  return [...components, ...all.filter((c) => metricOf(c) < 0)];
 }
 
 /**

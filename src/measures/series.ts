@@ -77,12 +77,14 @@ export function metricKind(role: SeriesRole): MetricKind {
  * - steps out of order are sorted;
  * - accuracies whose maximum is in (1.5, 100] are taken as percentages and divided by 100;
  *   accuracies outside [0, 1] after that are dropped.
+ * Messages name the series "<role> (<column>)", or `label` when given (a capability is named by its column).
  */
 export function extractSeries(
   rows: RawRow[],
   stepColumn: string,
   valueColumn: string,
   role: SeriesRole,
+  label?: string,
 ): { series: Series; issues: DataIssue[] } {
   const issues: DataIssue[] = [];
   const missingStepRows: number[] = [];
@@ -105,7 +107,7 @@ export function extractSeries(
     else if (value.kind === 'invalid') invalidSteps.push(step.value);
     else points.push({ step: step.value, value: value.value });
   });
-  const where = `${role} (${valueColumn})`;
+  const where = label ?? `${role} (${valueColumn})`;
   if (missing > 0 && points.length > 0) {
     issues.push({
       kind: 'missing-value',

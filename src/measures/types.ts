@@ -313,6 +313,26 @@ export interface NlmCosineView {
   max_step: number;
 }
 
+/**
+ * The "circuit forming" warning of a log with groklab's progress measures (eval.progress,
+ * docs/early-warning.md): the step the trainer's rule fired at, read from the log, against t_grok.
+ */
+export interface EarlyWarningView {
+  /** The column read (`progress/circuit_warning`). */
+  column: string;
+  /** The step at which the warning fired; null when the log has progress measures but it never fired. */
+  step: number | null;
+  /** t_grok_crossing − step: how far ahead of test accuracy it came (negative: after); null without both. */
+  lead_steps: number | null;
+  /** lead_steps / t_grok_crossing (null without both, or when t_grok is 0). */
+  lead_fraction: number | null;
+  /**
+   * ahead: fired before t_grok; late: fired at or after it; missed: t_grok without a warning;
+   * pending: fired, no t_grok in the log (yet: or a false alarm); quiet: neither.
+   */
+  outcome: 'ahead' | 'late' | 'missed' | 'pending' | 'quiet';
+}
+
 export const VERDICTS = [
   'grokked',
   'comprehension',
@@ -354,6 +374,8 @@ export interface DetectResult {
   softmax_collapse: SoftmaxCollapseView | null;
   /** The naïve-loss-minimization cosine; null when the log has no nlm_cosine column. */
   nlm_cosine: NlmCosineView | null;
+  /** The circuit-forming warning; null when the log has no progress measures (`progress/*` columns). */
+  early_warning: EarlyWarningView | null;
   verdict: Verdict;
   issues: DataIssue[];
 }

@@ -28,6 +28,7 @@ import { formatChange } from './format.ts';
 import { COLLAPSE_HIGH, NLM_PEAK_MARGIN } from './stability.ts';
 import type {
   BaselineInfo,
+  EarlyWarningView,
   EndTrend,
   Instability,
   Measures,
@@ -211,4 +212,24 @@ function memorizationLevel(baseline: BaselineInfo): string {
   const band = baseline.band;
   if (band && band.high - band.low > 0.005) return `the memorization band ${acc(band.low)}–${acc(band.high)}`;
   return `the baseline ${acc(baseline.value ?? 0)}`;
+}
+
+/**
+ * The circuit-forming warning (progress measures, docs/early-warning.md) in one note, or null when
+ * there is nothing to say (the log has the measures, but neither a warning nor t_grok).
+ */
+export function earlyWarningNote(view: EarlyWarningView, grokThreshold: number): string | null {
+  const at = view.step === null ? '' : step(view.step);
+  switch (view.outcome) {
+    case 'ahead':
+      return `the circuit-forming warning (progress measures) fired at step ${at}, ${step(view.lead_steps as number)} steps${view.lead_fraction !== null ? ` (${Math.round(100 * view.lead_fraction)}% of t_grok)` : ''} before test accuracy reached ${grokThreshold}`;
+    case 'late':
+      return `the circuit-forming warning (progress measures) fired at step ${at}, not before test accuracy reached ${grokThreshold} (${step(-(view.lead_steps as number))} steps after t_grok)`;
+    case 'missed':
+      return `the progress measures gave no circuit-forming warning before test accuracy reached ${grokThreshold}`;
+    case 'pending':
+      return `the circuit-forming warning (progress measures) fired at step ${at} and test accuracy has not followed in this log: it may grok with more training, or the warning is a false alarm (docs/early-warning.md measures how often)`;
+    default:
+      return null;
+  }
 }

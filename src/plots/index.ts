@@ -21,6 +21,7 @@ import { RUN_FILES, readMetrics, writeFileAtomic } from '../runs/index.ts';
 import { trainFractionOf } from '../tasks/index.ts';
 import type { TrainSpec } from '../train/spec.ts';
 import { UsageError } from '../util/errors.ts';
+import { componentsSpec, hasComponents } from './component-specs.ts';
 import { specToSvg, svgToPng } from './render.ts';
 import {
   type ComparisonRun,
@@ -35,6 +36,7 @@ import {
 } from './specs.ts';
 
 export * from './analysis-specs/index.ts';
+export * from './component-specs.ts';
 export { fontFiles, type Pixels, PNG_SCALE, specToSvg, svgToPixels, svgToPng } from './render.ts';
 export * from './specs.ts';
 export * from './sweep-specs.ts';
@@ -124,7 +126,7 @@ function toEvaluation(r: Record<string, unknown> & { step: number }): Evaluation
   if (typeof r.norms === 'object' && r.norms !== null) {
     for (const [k, v] of Object.entries(r.norms)) if (num(v) !== null) norms[k] = v as number;
   }
-  return {
+  const evaluation: Evaluation = {
     step: r.step,
     train_acc: num(r.train_acc),
     test_acc: num(r.test_acc),
@@ -135,6 +137,19 @@ function toEvaluation(r: Record<string, unknown> & { step: number }): Evaluation
     softmax_collapse: num(r.softmax_collapse),
     nlm_cosine: num(r.nlm_cosine),
   };
+  if (typeof r.components === 'object' && r.components !== null) {
+    evaluation.components = {};
+    for (const [name, c] of Object.entries(r.components as Record<string, Record<string, unknown>>)) {
+      if (typeof c !== 'object' || c === null) continue;
+      evaluation.components[name] = {
+        train_acc: num(c.train_acc),
+        test_acc: num(c.test_acc),
+        train_loss: num(c.train_loss),
+        test_loss: num(c.test_loss),
+      };
+    }
+  }
+  return evaluation;
 }
 
 /** The run's config, or null when config.json is missing or invalid: the curves are drawn from the metrics alone. */
@@ -222,6 +237,11 @@ export async function renderRunCharts(
   if (hasStability(run.chart.evaluations)) {
     const spec = stabilitySpec(run.chart, { collapseLevel: COLLAPSE_HIGH });
     files.push(...(await renderFiles(spec, path.join(outDir, 'stability'), formats)));
+  }
+  // Mixture runs: one curve per component.
+  if (hasComponents(run.chart.evaluations)) {
+    const spec = componentsSpec(run.chart, { grokThreshold: run.detect.thresholds.grok });
+    files.push(...(await renderFiles(spec, path.join(outDir, 'components'), formats)));
   }
   return files;
 }

@@ -56,6 +56,16 @@ export interface Evaluation {
   /** Prieto et al.'s measures (metrics.jsonl, newer runs): share of training examples at loss 0, cos(−∇L, θ). */
   softmax_collapse?: number | null;
   nlm_cosine?: number | null;
+  /** A mixture's components by name (metrics.jsonl `components`). */
+  components?: Record<string, ComponentEvaluation>;
+}
+
+/** One mixture component at one evaluation; null where the log has no finite value. */
+export interface ComponentEvaluation {
+  train_acc: number | null;
+  test_acc: number | null;
+  train_loss: number | null;
+  test_loss: number | null;
 }
 
 /** t_mem, the onset of the jump and the first crossing of the threshold (src/measures). */
@@ -140,7 +150,7 @@ export function stepPosition(step: number, maxStep: number): number {
   return maxStep > 0 ? Math.log1p(Math.max(0, step)) / Math.log1p(maxStep) : 0;
 }
 
-function maxStepOf(evaluations: Evaluation[]): number {
+export function maxStepOf(evaluations: Evaluation[]): number {
   return evaluations.reduce((m, e) => Math.max(m, e.step), 1);
 }
 
@@ -219,7 +229,11 @@ export function markerRows(markers: Marker[], maxStep: number) {
  * One rule per marker (colour and dash fixed per kind, so no scale or legend is involved); with
  * `labels`, its text above the panel in the same colour.
  */
-function markerLayers(markers: ReturnType<typeof markerRows>, labels: boolean, panel: string): unknown[] {
+export function markerLayers(
+  markers: ReturnType<typeof markerRows>,
+  labels: boolean,
+  panel: string,
+): unknown[] {
   return markers.flatMap((m) => {
     const style = MARKER_STYLE[m.kind];
     const data = { name: 'markers' };

@@ -74,6 +74,8 @@ export function describeTask(task: TaskSpec): string {
       return `sparse parity n=${task.n_bits} k=${task.k}`;
     case 'mnist':
       return `MNIST, ${task.train_size} training images`;
+    case 'mixture':
+      return `mixture: ${task.components.map((c) => describeTask({ ...c, kind: c.kind } as TaskSpec)).join(' · ')}`;
   }
 }
 

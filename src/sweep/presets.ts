@@ -32,6 +32,44 @@ const modAdd31Mlp = {
   eval: { every: 10, log_points_per_decade: 5, checkpoint_every: 50 },
 } as const;
 
+/**
+ * x+y mod 59 on a small one-layer transformer in Nanda et al.'s layout (d 64, 4 heads, d_mlp 256, no
+ * LayerNorm), full batch, AdamW lr 3e-3, with the progress measures on (docs/early-warning.md). With
+ * weight decay 1 and 40% of the pairs it memorizes by step ~100 and groks near step ~1400 (seed 0);
+ * about 15 ms a step on one core.
+ */
+const earlyWarning59 = {
+  seed: 0,
+  task: { kind: 'modular', op: 'add', p: 59, train_fraction: 0.4 },
+  model: {
+    kind: 'transformer',
+    layers: 1,
+    d_model: 64,
+    heads: 4,
+    d_mlp: 256,
+    activation: 'relu',
+    layernorm: 'none',
+    init_scale: 1,
+    init: 'nanda',
+  },
+  train: {
+    optimizer: 'adamw',
+    lr: 3e-3,
+    weight_decay: 1,
+    beta1: 0.9,
+    beta2: 0.98,
+    eps: 1e-8,
+    momentum: 0,
+    warmup_steps: 10,
+    batch_size: 'full',
+    loss: 'cross_entropy',
+    steps: 4000,
+    stop_test_acc: 0.99,
+    stop_patience: 3,
+  },
+  eval: { every: 50, log_points_per_decade: 5, checkpoint_every: 1000, progress: true },
+} as const;
+
 export const SWEEP_PRESETS: Record<string, SweepPreset> = {
   tiny: {
     description:
@@ -154,6 +192,24 @@ export const SWEEP_PRESETS: Record<string, SweepPreset> = {
       },
       axes: { 'train.fixed_norm': [2, 3, 5, 8, 12, 18, 27, 40, 60, 90] },
       seeds: 1,
+    },
+  },
+  'early-warning': {
+    description:
+      'the circuit-forming warning measured (docs/early-warning.md): x+y mod 59 on a small transformer with the progress measures on; weight decay 1 with 20-50% of the pairs, 0.1 and 0 with 40-50%: runs that grok within the budget, later or not at all; seeds 3 and 4 (held out: the rule was set on seeds 0-2), ≤ 4000 steps each; about 11 minutes on 2 cores',
+    spec: {
+      config: earlyWarning59,
+      variants: {
+        'wd1-f0.5': { frac: 0.5 },
+        'wd1-f0.4': {},
+        'wd1-f0.3': { frac: 0.3 },
+        'wd1-f0.2': { frac: 0.2 },
+        'wd0.1-f0.4': { wd: 0.1 },
+        'wd0-f0.4': { wd: 0 },
+        'wd0-f0.5': { wd: 0, frac: 0.5 },
+      },
+      // Seed 0 set the rule's thresholds; seeds 1 and 2 measured its first version (docs/early-warning.md).
+      seeds: [3, 4],
     },
   },
   'lu-demo': {

@@ -6,6 +6,7 @@
  */
 import { UsageError } from '../util/errors.ts';
 import { buildDihedral } from './dihedral.ts';
+import { buildMixture } from './mixture.ts';
 import { loadMnist } from './mnist.ts';
 import { buildModular } from './modular.ts';
 import { buildParity } from './parity.ts';
@@ -16,6 +17,13 @@ import type { TaskData } from './types.ts';
 export { BINARY_SEQUENCES, type BinarySequence, DEFAULT_SEQUENCE } from './binary.ts';
 export { DIHEDRAL_OPS, type DihedralOp, dihedralCompose } from './dihedral.ts';
 export { encodeIdx, IdxFormatError, parseIdx } from './idx.ts';
+export {
+  COMPONENT_NAME_PATTERN,
+  componentNames,
+  MIXTURE_MAX_COMPONENTS,
+  type MixtureComponentSpec,
+  makeMixtureSplit,
+} from './mixture.ts';
 export { buildMnist, MNIST_FILES, type MnistBytes } from './mnist.ts';
 export {
   isPrime,
@@ -50,7 +58,7 @@ export {
   trainFractionOf,
 } from './spec.ts';
 export { makeSplit, type Split, type SplitJson, splitFromJson, splitToJson, trainCount } from './split.ts';
-export type { TaskData } from './types.ts';
+export type { TaskComponent, TaskData } from './types.ts';
 
 /** Validates a raw `task` object; problems name fields as `task.<key>`. */
 export function parseTaskSpec(raw: unknown): TaskSpec {
@@ -77,5 +85,7 @@ export function buildTask(spec: TaskSpecInput): TaskData {
       return buildParity(s.n_bits, s.k, s.seed, s.n_samples);
     case 'mnist':
       return loadMnist({ trainSize: s.train_size, testSize: s.test_size, seed: s.seed });
+    case 'mixture':
+      return buildMixture(s.components);
   }
 }

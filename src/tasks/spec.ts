@@ -3,6 +3,7 @@ import type { FieldProblem } from '../util/errors.ts';
 import { strictObject } from '../util/schema.ts';
 import { BINARY_SEQUENCES } from './binary.ts';
 import { DIHEDRAL_OPS } from './dihedral.ts';
+import { COMPONENT_NAME_PATTERN, componentNames, MIXTURE_MAX_COMPONENTS } from './mixture.ts';
 import { MNIST_TEST_IMAGES, MNIST_TRAIN_IMAGES } from './mnist.ts';
 import { isPrime, MODULAR_OPS, PRIME_ONLY_OPS } from './modular.ts';
 import { PARITY_ENUMERATE_MAX_BITS } from './parity.ts';
@@ -22,7 +23,7 @@ export const TASK_LIMITS = {
   paritySamples: { min: 2, max: 100_000 },
 } as const;
 
-export const TASK_KINDS = ['modular', 'permutation', 'dihedral', 'parity', 'mnist'] as const;
+export const TASK_KINDS = ['modular', 'permutation', 'dihedral', 'parity', 'mnist', 'mixture'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** The allowed ops of each kind, for help text (parity has none). */
@@ -32,6 +33,7 @@ export const TASK_OPS: Record<TaskKind, readonly string[]> = {
   dihedral: DIHEDRAL_OPS,
   parity: [],
   mnist: [],
+  mixture: [],
 };
 
 const list = (values: readonly string[]) => values.join(', ');
@@ -120,12 +122,49 @@ const mnistSchema = strictObject({
   seed: intIn('seed', 0, 2 ** 32 - 1).optional(),
 });
 
+/** A component's name: optional (default: its op), unique within the mixture. */
+const componentName = z
+  .string({ error: 'name must be a string' })
+  .regex(COMPONENT_NAME_PATTERN, {
+    error: 'name must be 1 to 40 characters of letters, digits, _ . or -',
+  })
+  .optional();
+
+/**
+ * A mixture's component: a binary-operation task written [x, op_i, y, =] by the mixture (so no
+ * `sequence` of its own), with an optional name.
+ */
+const componentSchema = z.discriminatedUnion(
+  'kind',
+  [
+    modularSchema.omit({ sequence: true }).extend({ name: componentName }),
+    permutationSchema.omit({ sequence: true }).extend({ name: componentName }),
+    dihedralSchema.omit({ sequence: true }).extend({ name: componentName }),
+  ],
+  {
+    error: (iss) =>
+      typeof iss.input !== 'object' || iss.input === null || Array.isArray(iss.input)
+        ? 'a component must be an object'
+        : 'kind must be one of modular, permutation, dihedral (a mixture mixes binary operations)',
+  },
+);
+
+/** Several binary-operation tasks in one model (mixture.ts); each has its own size and training fraction. */
+const mixtureSchema = strictObject({
+  kind: z.literal('mixture'),
+  components: z
+    .array(componentSchema, { error: 'components must be an array of tasks' })
+    .min(2, { error: `components must list 2 to ${MIXTURE_MAX_COMPONENTS} tasks` })
+    .max(MIXTURE_MAX_COMPONENTS, { error: `components must list 2 to ${MIXTURE_MAX_COMPONENTS} tasks` }),
+});
+
 type ModularSpec = z.output<typeof modularSchema>;
 type PermutationSpec = z.output<typeof permutationSchema>;
 type DihedralSpec = z.output<typeof dihedralSchema>;
 type ParitySpec = z.output<typeof paritySchema>;
 type MnistSpec = z.output<typeof mnistSchema>;
-type AnySpec = ModularSpec | PermutationSpec | DihedralSpec | ParitySpec | MnistSpec;
+type MixtureSpec = z.output<typeof mixtureSchema>;
+type AnySpec = ModularSpec | PermutationSpec | DihedralSpec | ParitySpec | MnistSpec | MixtureSpec;
 
 /** Number of examples a (shape-valid) spec produces, without building it. */
 export function taskSize(spec: AnySpec): number {
@@ -144,11 +183,14 @@ export function taskSize(spec: AnySpec): number {
       return spec.n_bits <= PARITY_ENUMERATE_MAX_BITS ? 2 ** spec.n_bits : (spec.n_samples ?? 0);
     case 'mnist':
       return spec.train_size + (spec.test_size ?? MNIST_TEST_IMAGES);
+    case 'mixture':
+      return spec.components.reduce((n, c) => n + taskSize(c), 0);
   }
 }
 
 /** Checks across fields that a per-field schema cannot express. */
 function semanticIssues(spec: AnySpec): TaskIssue[] {
+  if (spec.kind === 'mixture') return mixtureIssues(spec);
   const issues: TaskIssue[] = [];
   if (spec.kind === 'modular' && PRIME_ONLY_OPS.includes(spec.op) && !isPrime(spec.p)) {
     issues.push({
@@ -183,9 +225,27 @@ function semanticIssues(spec: AnySpec): TaskIssue[] {
   return issues;
 }
 
+/** Each component's own checks (as `components.<i>.<key>`), and names that are unique. */
+function mixtureIssues(spec: MixtureSpec): TaskIssue[] {
+  const issues: TaskIssue[] = spec.components.flatMap((c, i) =>
+    semanticIssues(c).map((iss) => ({ key: `components.${i}.${iss.key}`, message: iss.message })),
+  );
+  const names = componentNames(spec.components);
+  names.forEach((name, i) => {
+    const first = names.indexOf(name);
+    if (first !== i) {
+      issues.push({
+        key: `components.${i}.name`,
+        message: `component name "${name}" is already used by component ${first}; give each a unique name`,
+      });
+    }
+  });
+  return issues;
+}
+
 const unionSchema = z.discriminatedUnion(
   'kind',
-  [modularSchema, permutationSchema, dihedralSchema, paritySchema, mnistSchema],
+  [modularSchema, permutationSchema, dihedralSchema, paritySchema, mnistSchema, mixtureSchema],
   {
     // Zod's types list only invalid_union here, but a non-object input arrives as invalid_type.
     error: (iss) =>
@@ -201,7 +261,11 @@ const unionSchema = z.discriminatedUnion(
  * Issue paths are relative to the task object.
  */
 export const taskSchema = unionSchema.superRefine((spec, ctx) => {
-  for (const { key, message } of semanticIssues(spec)) ctx.addIssue({ code: 'custom', path: [key], message });
+  for (const { key, message } of semanticIssues(spec)) {
+    // Mixture keys are paths (components.1.p): numbers stay numbers, as zod's own paths have them.
+    const path = key.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+    ctx.addIssue({ code: 'custom', path, message });
+  }
 });
 
 /** A validated task spec (defaults filled in). */
@@ -214,8 +278,15 @@ export type TaskSpecInput = z.input<typeof taskSchema>;
  * train_size over all the examples used.
  */
 export function trainFractionOf(task: TaskSpecInput): number {
-  if (task.kind !== 'mnist') return task.train_fraction;
-  return task.train_size / (task.train_size + (task.test_size ?? MNIST_TEST_IMAGES));
+  if (task.kind === 'mnist')
+    return task.train_size / (task.train_size + (task.test_size ?? MNIST_TEST_IMAGES));
+  if (task.kind === 'mixture') {
+    // Each component trains round(fraction × size) of its examples (mixture.ts).
+    const sizes = task.components.map((c) => taskSize(c as AnySpec));
+    const trained = task.components.reduce((n, c, i) => n + Math.round(c.train_fraction * sizes[i]), 0);
+    return trained / sizes.reduce((a, b) => a + b, 0);
+  }
+  return task.train_fraction;
 }
 
 /** Zod issues as field problems, fields prefixed (e.g. `task.p`). */
@@ -238,5 +309,6 @@ export const TASK_HELP: readonly string[] = [
   `permutation: S_n, op (${list(PERMUTATION_OPS)}), n in [${TASK_LIMITS.permutationN.min}, ${TASK_LIMITS.permutationN.max}], train_fraction, ${sequenceHelp}`,
   `dihedral: D_n of order 2n, op (${list(DIHEDRAL_OPS)}), n in [${TASK_LIMITS.dihedralN.min}, ${TASK_LIMITS.dihedralN.max}], train_fraction, ${sequenceHelp}`,
   `parity: n_bits in [${TASK_LIMITS.parityBits.min}, ${TASK_LIMITS.parityBits.max}], k in [1, n_bits], n_samples (only when n_bits > ${PARITY_ENUMERATE_MAX_BITS}), seed (default 0), train_fraction`,
+  `mixture: components (2 to ${MIXTURE_MAX_COMPONENTS} tasks of kind modular, permutation or dihedral, each with its own fields and train_fraction, and an optional name, default its op), written [x, op_i, y, =] with one operator token per component; metrics per component`,
   `mnist: real MNIST digits (needs model.kind mlp with input features), train_size in [1, ${MNIST_TRAIN_IMAGES}], test_size in [1, ${MNIST_TEST_IMAGES}] (default all), seed (absent: the first train_size images; a number: a seeded choice)`,
 ];

@@ -41,4 +41,21 @@ export interface TaskData {
    * seeded one a train_fraction would draw.
    */
   split?: { train: Int32Array; test: Int32Array };
+  /**
+   * Mixtures only (mixture.ts): each component's examples, the contiguous range [start, start+count),
+   * in the order of the spec.
+   */
+  components?: TaskComponent[];
+}
+
+/** One task of a mixture: where its examples are, and how it is named in metrics and charts. */
+export interface TaskComponent {
+  /** Unique in its mixture; metrics name it as `test_acc/<name>`. */
+  name: string;
+  /** e.g. "x+y mod 97". */
+  description: string;
+  start: number;
+  count: number;
+  /** The share of its examples that train. */
+  trainFraction: number;
 }

@@ -6,13 +6,26 @@ export interface Examples {
   labels: Int32Array;
   count: number;
   seqLen: number;
+  /** Mixtures: each component's rows [start, start+count) of this set, for metrics per component. */
+  groups?: ExampleGroup[];
 }
 
+export interface ExampleGroup {
+  name: string;
+  start: number;
+  count: number;
+}
+
+/**
+ * The examples at `indices` (ascending, as a split keeps them). With a mixture's components, also
+ * where each component's examples lie among them: contiguous, since components are ranges of the task.
+ */
 export function selectExamples(
   inputs: Int32Array,
   labels: Int32Array,
   seqLen: number,
   indices: Int32Array,
+  components?: readonly { name: string; start: number; count: number }[],
 ): Examples {
   const tokens = new Int32Array(indices.length * seqLen);
   const selected = new Int32Array(indices.length);
@@ -20,7 +33,34 @@ export function selectExamples(
     tokens.set(inputs.subarray(ex * seqLen, (ex + 1) * seqLen), i * seqLen);
     selected[i] = labels[ex];
   });
-  return { tokens, labels: selected, count: indices.length, seqLen };
+  const examples: Examples = { tokens, labels: selected, count: indices.length, seqLen };
+  if (components) examples.groups = groupsOf(indices, components);
+  return examples;
+}
+
+function groupsOf(
+  indices: Int32Array,
+  components: readonly { name: string; start: number; count: number }[],
+): ExampleGroup[] {
+  for (let i = 1; i < indices.length; i++) {
+    if (indices[i] <= indices[i - 1])
+      throw new Error('selectExamples: component groups need ascending indices');
+  }
+  // First row at or after `value` (indices ascending).
+  const lowerBound = (value: number) => {
+    let lo = 0;
+    let hi = indices.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (indices[mid] < value) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return components.map((c) => {
+    const start = lowerBound(c.start);
+    return { name: c.name, start, count: lowerBound(c.start + c.count) - start };
+  });
 }
 
 /** Rows [start, end) of a set of examples, without copying. */

@@ -133,6 +133,12 @@ export const evalSpec = strictObject({
   train_metrics: z
     .enum(['full', 'batches'], { error: 'train_metrics must be one of full, batches' })
     .optional(),
+  /**
+   * The early-warning progress measures (src/train/progress-measures.ts, docs/early-warning.md),
+   * logged under `progress` at every evaluation. Optional; absent means false, so a config written
+   * before it existed logs exactly what it did.
+   */
+  progress: z.boolean({ error: 'progress must be true or false' }).optional(),
 });
 
 export type TrainSpec = z.infer<typeof trainSpec>;

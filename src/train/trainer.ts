@@ -14,6 +14,7 @@ import { type Examples, MinibatchSchedule, sliceExamples } from './data.ts';
 import { projectToNorm } from './fixed-norm.ts';
 import { createGradFilter, type GradFilter, type GradFilterState } from './grad-filter.ts';
 import { createOptimizer, type Optimizer } from './optimizers.ts';
+import { type ProgressRecord, type ProgressSetup, ProgressTracker } from './progress-measures.ts';
 import { isCheckpointStep, isEvalStep, learningRate } from './schedule.ts';
 import type { EvalSpec, GradFilterSpec, TrainSpec } from './spec.ts';
 
@@ -43,6 +44,28 @@ export interface EvalRecord {
    * mostly scales the weights up (Prieto et al.'s naïve loss minimization). Absent at step 0.
    */
   nlm_cosine?: number;
+  /**
+   * Mixtures: each component's metrics by name, train metrics over the component's whole training
+   * set (whatever eval.train_metrics says), test metrics over its test set.
+   */
+  components?: Record<string, ComponentMetrics>;
+  /** eval.progress: the early-warning progress measures and the warning's step (progress-measures.ts). */
+  progress?: ProgressRecord;
+}
+
+/** One mixture component's metrics at an evaluation. */
+export interface ComponentMetrics {
+  train_loss: number;
+  train_acc: number;
+  test_loss: number;
+  test_acc: number;
+}
+
+/** A set's mean loss and accuracy, and how many of its rows had a loss of exactly 0 (null: mse). */
+interface Score {
+  loss: number;
+  acc: number;
+  zeroLossRows: number | null;
 }
 
 /** Sums over the training batches since the last evaluation (eval.train_metrics: batches). */
@@ -112,6 +135,8 @@ export class Trainer {
    * trainer, and scaling them again could move their last bits.
    */
   private onFixedNorm = false;
+  /** eval.progress: the progress measures and the warning rule; null when off. */
+  private readonly progress: ProgressTracker | null;
 
   constructor(
     readonly model: Model,
@@ -120,7 +145,12 @@ export class Trainer {
     private readonly spec: TrainSpec,
     private readonly evalSpec: EvalSpec,
     seed: number,
+    progress?: ProgressSetup,
   ) {
+    this.progress =
+      progress && evalSpec.progress === true
+        ? new ProgressTracker(progress, model, train, test, spec.loss, spec.fixed_norm ?? null)
+        : null;
     this.optimizer = createOptimizer(spec, model.params);
     this.gradFilter = createGradFilter(spec.grad_filter, model.params);
     this.lossFunction = trainingLoss(spec);
@@ -140,6 +170,7 @@ export class Trainer {
     for (const r of history) this.updateStreak(r);
     this.lastEvalStep = history.length > 0 ? history[history.length - 1].step : -1;
     this.nlm = null;
+    this.progress?.restore(history);
   }
 
   /** Whether the stop rule already holds (e.g. restored from a run that stopped by it). */
@@ -245,18 +276,21 @@ export class Trainer {
    * The train metrics of an evaluation: the batches tallied since the last one (eval.train_metrics
    * batches; the tally restarts), else, and at step 0, the whole training set.
    */
-  private trainMetrics(): { loss: number; acc: number; zeroLossRows: number | null; count: number } {
+  private trainMetrics(wholeSet: () => Score): Score & { count: number } {
     const t = this.tally;
     if (this.evalSpec.train_metrics !== 'batches' || t.count === 0) {
-      return { ...this.score(this.train), count: this.train.count };
+      return { ...wholeSet(), count: this.train.count };
     }
     this.tally = emptyTally();
     return { loss: t.loss / t.count, acc: t.correct / t.count, zeroLossRows: t.zeroLoss, count: t.count };
   }
 
   evaluate(): EvalRecord {
-    const trainScore = this.trainMetrics();
-    const testScore = this.score(this.test);
+    // A mixture scores each component on its own rows, and its aggregate from theirs.
+    const trainGroups = this.train.groups && this.test.groups ? this.scoreGroups(this.train) : null;
+    const testGroups = trainGroups ? this.scoreGroups(this.test) : null;
+    const trainScore = this.trainMetrics(() => trainGroups?.total ?? this.score(this.train));
+    const testScore = testGroups?.total ?? this.score(this.test);
     const norms: Record<string, number> = {};
     let total = 0;
     for (const [name, p] of this.model.params) {
@@ -278,9 +312,22 @@ export class Trainer {
     };
     if (trainScore.zeroLossRows !== null)
       record.softmax_collapse = trainScore.zeroLossRows / trainScore.count;
+    if (trainGroups && testGroups) {
+      record.components = {};
+      for (const [name, train] of trainGroups.byName) {
+        const test = testGroups.byName.get(name);
+        record.components[name] = {
+          train_loss: train.loss,
+          train_acc: train.acc,
+          test_loss: test?.loss ?? Number.NaN,
+          test_acc: test?.acc ?? Number.NaN,
+        };
+      }
+    }
     if (this.nlm !== null && this.nlm.step === this.step && this.nlm.cosine !== null) {
       record.nlm_cosine = this.nlm.cosine;
     }
+    if (this.progress) record.progress = this.progress.measure(record);
     return record;
   }
 
@@ -305,10 +352,36 @@ export class Trainer {
   }
 
   /**
+   * Each group's score (Examples.groups: a mixture's components), and the whole set's from them:
+   * losses weighted by group size, correct answers and zero-loss rows summed.
+   */
+  private scoreGroups(examples: Examples): { total: Score; byName: Map<string, Score> } {
+    const byName = new Map<string, Score>();
+    let loss = 0;
+    let correct = 0;
+    let zeroLossRows: number | null = 0;
+    for (const group of examples.groups ?? []) {
+      const score = this.score(sliceExamples(examples, group.start, group.start + group.count));
+      byName.set(group.name, score);
+      if (group.count === 0) continue;
+      loss += score.loss * group.count;
+      correct += score.acc * group.count;
+      zeroLossRows =
+        zeroLossRows === null || score.zeroLossRows === null ? null : zeroLossRows + score.zeroLossRows;
+    }
+    const n = examples.count;
+    const total =
+      n === 0
+        ? { loss: Number.NaN, acc: Number.NaN, zeroLossRows: null }
+        : { loss: loss / n, acc: correct / n, zeroLossRows };
+    return { total, byName };
+  }
+
+  /**
    * Mean loss and accuracy over a whole example set, in chunks, without recording gradients, and
    * how many examples have a loss of exactly 0 (null for mse or an empty set).
    */
-  private score(examples: Examples): { loss: number; acc: number; zeroLossRows: number | null } {
+  private score(examples: Examples): Score {
     if (examples.count === 0) return { loss: Number.NaN, acc: Number.NaN, zeroLossRows: null };
     return noGrad(() => {
       let loss = 0;

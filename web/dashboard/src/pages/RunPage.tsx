@@ -3,6 +3,7 @@ import { type ReactNode, useMemo, useState } from 'react';
 import { ApiError, type DetectResult, type MetricsRecord, useRunFeed } from '../api.ts';
 import { StateBadge, VerdictBadge } from '../components/Badges.tsx';
 import { Chart, type ChartSeries, type Marker } from '../components/Chart.tsx';
+import { ComponentCharts } from '../components/ComponentCharts.tsx';
 import {
   formatAcc,
   formatHyper,
@@ -12,7 +13,7 @@ import {
   formatTime,
   formatValue,
 } from '../format.ts';
-import { COLLAPSE_COLOR, NLM_COLOR, TENSOR_COLORS, TEST_COLOR, TRAIN_COLOR } from '../palette.ts';
+import { COLLAPSE_COLOR, NLM_COLOR, OKABE_ITO, TENSOR_COLORS, TEST_COLOR, TRAIN_COLOR } from '../palette.ts';
 import { Link } from '../router.tsx';
 import { AnalysisPanels } from './AnalysisPanels.tsx';
 
@@ -22,7 +23,15 @@ const positive = (v: unknown): number | null => {
   return x !== null && x > 0 ? x : null;
 };
 
-/** The detector's markers, drawn like the static charts: t_mem blue dashed, the jump vermillion. */
+/** The circuit-forming warning (progress measures): orange, dotted. */
+const WARNING_COLOR = OKABE_ITO[4];
+/** The progress measures' second colour (excluded loss, next to the restricted loss in green). */
+const EXCLUDED_COLOR = OKABE_ITO[3];
+
+/**
+ * The detector's markers, drawn like the static charts: t_mem blue dashed, the jump vermillion, and
+ * the circuit-forming warning orange dotted when the log has one.
+ */
 export function detectMarkers(detect: DetectResult | null): Marker[] {
   if (!detect) return [];
   const m = detect.measures;
@@ -32,6 +41,9 @@ export function detectMarkers(detect: DetectResult | null): Marker[] {
     markers.push({ x: m.t_grok_onset, label: 'onset', color: TEST_COLOR, dash: [2, 3] });
   if (m.t_grok_crossing !== null)
     markers.push({ x: m.t_grok_crossing, label: 't_grok', color: TEST_COLOR, dash: [8, 3] });
+  // Absent in results of servers older than the field.
+  const warning = detect.early_warning?.step ?? null;
+  if (warning !== null) markers.push({ x: warning, label: 'warning', color: WARNING_COLOR, dash: [1, 3] });
   return markers;
 }
 
@@ -69,6 +81,93 @@ function stabilitySeries(records: MetricsRecord[]): ChartSeries[] {
     });
   }
   return series;
+}
+
+/** One progress measure (eval.progress: the record's `progress` object) per record; null where absent. */
+function progressColumn(records: MetricsRecord[], key: string): Array<number | null> {
+  return records.map((r) => {
+    const progress = r.progress;
+    return progress !== null && typeof progress === 'object'
+      ? num((progress as Record<string, unknown>)[key])
+      : null;
+  });
+}
+
+/** The step at which the circuit-forming warning fired, from the latest record that says so. */
+export function warningStep(records: MetricsRecord[]): number | null {
+  for (let i = records.length - 1; i >= 0; i--) {
+    const step = progressColumn([records[i]], 'circuit_warning')[0];
+    if (step !== null) return step;
+  }
+  return null;
+}
+
+/**
+ * The progress measures (docs/early-warning.md), drawn only when the log has them: the embedding's
+ * top-k Fourier share, and the restricted and excluded loss (x±y).
+ */
+function ProgressCharts(props: {
+  records: MetricsRecord[];
+  x: number[];
+  xLog: boolean;
+  markers: Marker[];
+  syncKey: string;
+}) {
+  const { records } = props;
+  const share = useMemo<ChartSeries[]>(() => {
+    const values = progressColumn(records, 'fourier_top_share');
+    return values.some((v) => v !== null)
+      ? [{ label: 'embedding: top-k Fourier share', color: WARNING_COLOR, values, width: 2 }]
+      : [];
+  }, [records]);
+  const losses = useMemo<ChartSeries[]>(() => {
+    const restricted = progressColumn(records, 'restricted_loss').map((v) => positive(v));
+    const excluded = progressColumn(records, 'excluded_loss').map((v) => positive(v));
+    if (!restricted.some((v) => v !== null) && !excluded.some((v) => v !== null)) return [];
+    return [
+      {
+        label: 'restricted loss (key frequencies only)',
+        color: COLLAPSE_COLOR,
+        values: restricted,
+        width: 2,
+      },
+      {
+        label: 'excluded loss (train, key frequencies removed)',
+        color: EXCLUDED_COLOR,
+        values: excluded,
+        width: 2,
+      },
+    ];
+  }, [records]);
+  return (
+    <>
+      {share.length > 0 && (
+        <Chart
+          title="Circuit forming: Fourier share of the embedding"
+          x={props.x}
+          series={share}
+          yRange={[0, 1]}
+          xLog={props.xLog}
+          markers={props.markers}
+          syncKey={props.syncKey}
+          testId="chart-progress-share"
+          yFormat={(v) => v.toFixed(1)}
+        />
+      )}
+      {losses.length > 0 && (
+        <Chart
+          title="Progress measures: restricted and excluded loss"
+          x={props.x}
+          series={losses}
+          yLog
+          xLog={props.xLog}
+          markers={props.markers}
+          syncKey={props.syncKey}
+          testId="chart-progress-losses"
+        />
+      )}
+    </>
+  );
 }
 
 function RunCharts(props: {
@@ -129,6 +228,7 @@ function RunCharts(props: {
         testId="chart-accuracy"
         yFormat={(v) => v.toFixed(1)}
       />
+      <ComponentCharts records={records} x={x} xLog={xLog} markers={markers} syncKey={sync} />
       <Chart
         title="Loss"
         x={x}
@@ -148,6 +248,7 @@ function RunCharts(props: {
         syncKey={sync}
         testId="chart-norms"
       />
+      <ProgressCharts records={records} x={x} xLog={xLog} markers={markers} syncKey={sync} />
       {stability.length > 0 && (
         <Chart
           title="Numerical stability (Prieto et al.)"
@@ -249,6 +350,7 @@ function DetectPanel({ detect, error }: { detect: DetectResult | null; error: st
   // Absent in results of servers older than these fields, null for logs without the columns.
   const collapse = detect.softmax_collapse ?? null;
   const nlm = detect.nlm_cosine ?? null;
+  const warning = detect.early_warning ?? null;
   return (
     <section className="panel" data-testid="detect-panel">
       <h2>Detection</h2>
@@ -321,6 +423,14 @@ function DetectPanel({ detect, error }: { detect: DetectResult | null; error: st
             )}
           </Field>
         )}
+        {warning && (
+          <Field
+            label="circuit forming"
+            title="the progress measures' warning (docs/early-warning.md): the embedding's Fourier spectrum sharpening, or the training fit resting on the key frequencies, while test accuracy is still low"
+          >
+            {warningText(warning)}
+          </Field>
+        )}
         {nlm && (
           <Field
             label="NLM cosine"
@@ -342,6 +452,23 @@ function DetectPanel({ detect, error }: { detect: DetectResult | null; error: st
   );
 }
 
+/** The warning in words, as `groklab detect` says it. */
+function warningText(w: NonNullable<DetectResult['early_warning']>): string {
+  const at = `step ${formatStep(w.step)}`;
+  switch (w.outcome) {
+    case 'ahead':
+      return `${at}, ${formatStep(w.lead_steps)} steps${w.lead_fraction !== null ? ` (${Math.round(100 * w.lead_fraction)}% of t_grok)` : ''} before t_grok`;
+    case 'late':
+      return `${at}, not before t_grok`;
+    case 'missed':
+      return 'no warning before t_grok';
+    case 'pending':
+      return `${at}; test accuracy has not followed (yet)`;
+    default:
+      return 'none';
+  }
+}
+
 export function RunPage({ id }: { id: string }) {
   const feed = useRunFeed(id);
   const [xLog, setXLog] = useState(true);
@@ -360,6 +487,7 @@ export function RunPage({ id }: { id: string }) {
   if (!feed.detail) return <p className="muted">loading {id}…</p>;
   const { detail, records, status } = feed;
   const last = records[records.length - 1];
+  const warning = warningStep(records);
   return (
     <section data-testid="run-page" data-run={id}>
       <div className="toolbar">
@@ -394,6 +522,14 @@ export function RunPage({ id }: { id: string }) {
         {num(last?.softmax_collapse) !== null && (
           <span title="share of the training examples whose loss is exactly 0 (softmax collapse)">
             softmax collapse <b>{percent(num(last?.softmax_collapse) ?? 0)}</b>
+          </span>
+        )}
+        {warning !== null && (
+          <span
+            data-testid="circuit-warning"
+            title="the progress measures' circuit-forming warning (docs/early-warning.md)"
+          >
+            circuit forming since step <b>{formatStep(warning)}</b>
           </span>
         )}
         <span>

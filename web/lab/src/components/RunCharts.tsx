@@ -7,6 +7,7 @@
 import { useId, useMemo, useState } from 'react';
 import type { EvalRecord } from '../../../../src/train/trainer.ts';
 import { Chart, type ChartSeries, type Marker } from '../../../dashboard/src/components/Chart.tsx';
+import { ComponentCharts } from '../../../dashboard/src/components/ComponentCharts.tsx';
 import type { LabRun } from '../model.ts';
 import { LARGE_FONT_SCALE, useLargeText } from './LargeText.tsx';
 
@@ -137,6 +138,18 @@ export function RunCharts(props: RunChartsProps) {
           yFormat={(v) => v.toFixed(1)}
           fontScale={fontScale}
         />
+        {/* Mixture runs: each run's components on a chart of its own, on its own steps. */}
+        {runs.map((run) => (
+          <ComponentCharts
+            key={run.id}
+            title={runs.length > 1 ? `Accuracy per component: ${run.label}` : undefined}
+            records={run.records}
+            x={run.records.map((r) => r.step)}
+            xLog={xLog}
+            syncKey={runs.length === 1 ? sync : undefined}
+            fontScale={fontScale}
+          />
+        ))}
         <Chart
           title="Loss"
           x={x}

@@ -8,6 +8,7 @@ import { type ReactNode, useId } from 'react';
 import { VerdictBadge } from '../../../dashboard/src/components/Badges.tsx';
 import { formatAcc, formatStep } from '../../../dashboard/src/format.ts';
 import type { LabRun } from '../model.ts';
+import { CircuitWarningBadge, circuitWarningStep } from './LabStateBadge.tsx';
 
 export interface VerdictPanelProps {
   run: LabRun;
@@ -72,6 +73,14 @@ export function runPhase(run: LabRun): PhaseInfo {
     };
   }
   const nearChance = chance === null || test <= chance + Math.max(0.05, 0.1 * (1 - chance));
+  const warning = circuitWarningStep(run.records);
+  if (warning !== null) {
+    return {
+      phase: 'plateau',
+      title: 'Plateau, circuit forming',
+      detail: `The training set is memorized and test accuracy is still low (${nums}), but the progress measures say a circuit is forming (since step ${formatStep(warning)}): the embedding's Fourier spectrum is sharpening, or the training fit rests on its key frequencies. Test accuracy often follows; see docs/early-warning.md for how often and how soon.`,
+    };
+  }
   return {
     phase: 'plateau',
     title: nearChance ? 'Plateau at chance' : 'Plateau',
@@ -96,6 +105,8 @@ export function VerdictPanel({ run }: VerdictPanelProps) {
   const detect = run.detect;
   const m = detect?.measures;
   const t = detect?.transition ?? null;
+  const warning = circuitWarningStep(run.records);
+  const early = detect?.early_warning ?? null;
   return (
     <section className="panel verdict-panel" aria-labelledby={`${uid}-title`} data-testid="verdict-panel">
       <h2 id={`${uid}-title`}>
@@ -116,6 +127,7 @@ export function VerdictPanel({ run }: VerdictPanelProps) {
             <span className="muted">no verdict yet</span>
           )}
         </span>
+        {warning !== null && <CircuitWarningBadge step={warning} />}
       </div>
       <p className="phase-detail" data-testid="phase-detail">
         {phase.detail}
@@ -173,6 +185,35 @@ export function VerdictPanel({ run }: VerdictPanelProps) {
               <span className="muted">
                 (steps {formatStep(detect.plateau.from_step)}–{formatStep(detect.plateau.to_step)})
               </span>
+            </Row>
+          )}
+          {early && (
+            <Row
+              label="circuit forming"
+              title="the progress measures' warning (eval.progress, docs/early-warning.md)"
+              testId="verdict-warning"
+            >
+              {early.step === null ? (
+                early.outcome === 'missed' ? (
+                  'no warning before t_grok'
+                ) : (
+                  'no warning'
+                )
+              ) : (
+                <>
+                  step {formatStep(early.step)}
+                  {early.lead_steps !== null && early.lead_steps > 0 && (
+                    <span className="muted">
+                      {' '}
+                      ({formatStep(early.lead_steps)} steps before t_grok
+                      {early.lead_fraction !== null && `, ${Math.round(100 * early.lead_fraction)}% of it`})
+                    </span>
+                  )}
+                  {early.outcome === 'pending' && (
+                    <span className="muted"> (test accuracy has not followed yet)</span>
+                  )}
+                </>
+              )}
             </Row>
           )}
           <Row label="final acc">

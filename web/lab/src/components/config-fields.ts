@@ -65,6 +65,13 @@ function schemaAt(config: unknown, path: string[]): z.ZodType | null {
   let schema: z.ZodType = runConfigSchema;
   let value: unknown = config;
   for (const part of path) {
+    // A list of objects (a mixture's components) is entered by index, as `--set` does.
+    const list = unwrap(schema).inner;
+    if (list instanceof z.ZodArray && /^\d+$/.test(part)) {
+      schema = list.element as z.ZodType;
+      value = Array.isArray(value) ? value[Number(part)] : undefined;
+      continue;
+    }
     const object = objectFor(schema, value);
     if (!object) return null;
     const next = object.shape[part] as z.ZodType | undefined;
@@ -122,6 +129,12 @@ export function configFields(config: Record_): ConfigField[] {
         walk(value, here);
         continue;
       }
+      if (Array.isArray(value) && value.length > 0 && value.every(isRecord)) {
+        value.forEach((item, i) => {
+          walk(item, [...here, String(i)]);
+        });
+        continue;
+      }
       const key = here.join('.');
       fields.push({
         key,
@@ -159,8 +172,9 @@ export function knownKeys(config: Record_): string[] {
 export function getPath(config: unknown, key: string): unknown {
   let node: unknown = config;
   for (const part of key.split('.')) {
-    if (!isRecord(node)) return undefined;
-    node = node[part];
+    if (Array.isArray(node) && /^\d+$/.test(part)) node = node[Number(part)];
+    else if (isRecord(node)) node = node[part];
+    else return undefined;
   }
   return node;
 }
